@@ -1,0 +1,384 @@
+"""What every importer produces: :class:`ImportBuilder` collects records, :class:`ImportResult` carries them.
+
+An importer is a pure function ``(path, *, options) -> ImportResult``. It knows one format and
+nothing about the workspace or graphs. The workspace's ``ingest`` de-duplicates the result against
+what is stored, resolves identities and commits atomically.
+
+Counting. Every *record* the importer reads (a commit, a pull request, a message, a CSV row) ends
+in exactly one bucket, so the import summary adds up::
+
+    read = imported + duplicate + rejected + skipped
+
+``rejected``: the record is unusable (a row in ``rejects`` says why). ``skipped``: the record was
+read and deliberately not turned into events (outside ``--since/--until``, a channel-join notice),
+counted per reason. ``duplicate``: every row the record produced is already stored. ``imported``:
+the rest. Repairs (a field cleared, a record still imported) and flags go to ``rejects`` too,
+with ``outcome`` ``"repaired"`` or ``"flagged"``, without moving the record out of ``imported``.
+
+Usage::
+
+    b = ImportBuilder("git", path)
+    b.begin(line=12, record="commit 1a2b3c")
+    author = b.identity(Identity("git", "ana@example.com", email="ana@example.com", name="Ana"))
+    b.event("commit_authored", author, ts=when, artifact_id="repo@1a2b3c", container="repo",
+            raw_ref=("commit", "1a2b3c"))
+    result = b.finish()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from orgnet._text import clean, excerpt, stable_hash
+from orgnet.schema import ARTIFACT_OUTCOMES, EVENT_KINDS, SCHEMAS
+
+__all__ = [
+    "ImportBuilder",
+    "ImportCounts",
+    "ImportResult",
+    "Identity",
+    "MergeStrategy",
+    "identity_id_for",
+]
+
+MergeStrategy = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
+
+
+def identity_id_for(source: str, native_id: str, instance: str | None = None) -> str:
+    """Deterministic identity id for a handle: a hash of source, instance and native id."""
+    return "i" + stable_hash(source, instance or "", native_id.lower())
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An identity observed in a source (FORMATS §0.5 says what ``native_id`` is per source)."""
+
+    source: str
+    native_id: str
+    username: str | None = None
+    email: str | None = None
+    name: str | None = None
+    is_bot: bool = False
+    instance: str | None = None
+
+    @property
+    def identity_id(self) -> str:
+        """The identity's stable id."""
+        return identity_id_for(self.source, self.native_id, self.instance)
+
+
+@dataclass
+class ImportCounts:
+    """Record counts of one import; ``imported`` and ``duplicate`` are filled in at ingest."""
+
+    read: int = 0
+    imported: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    repaired: int = 0
+    flagged: int = 0
+    events: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+    def adds_up(self) -> bool:
+        """True when every record read is in exactly one bucket."""
+        return self.read == self.imported + self.duplicate + self.rejected + self.skipped
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for ``meta.json``."""
+        return {
+            "read": self.read,
+            "imported": self.imported,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "repaired": self.repaired,
+            "flagged": self.flagged,
+            "events": self.events,
+            "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
+        }
+
+
+@dataclass
+class ImportResult:
+    """Everything one import produced, before de-duplication against the workspace.
+
+    Frames carry an extra ``_rec`` column (the index of the record that produced the row),
+    which ingest uses to count duplicate records and then drops.
+
+    Attributes
+    ----------
+    source_kind
+        ``orgchart``, ``git``, ``github`` ...
+    source_file
+        The path as given by the user.
+    tables
+        Canonical table name -> rows (with ``_rec``). ``identities`` holds observed handles.
+    rejects
+        Rows of the ``rejects`` table (without ``import_id``, filled at ingest).
+    counts
+        Record counts; ``imported``/``duplicate`` are computed at ingest.
+    record_status
+        Per record index: ``"ok"``, ``"rejected"`` or ``"skipped"``.
+    merge
+        Per table, how new rows combine with stored rows when the default (append and de-duplicate
+        by key; upsert for artifacts, units and identities) is not right.
+    notes
+        Short human-readable remarks for the import log (e.g. "3 roots in the org chart").
+    """
+
+    source_kind: str
+    source_file: str
+    tables: dict[str, pl.DataFrame]
+    rejects: pl.DataFrame
+    counts: ImportCounts
+    record_status: list[str]
+    merge: dict[str, MergeStrategy] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    options: dict[str, object] = field(default_factory=dict)
+
+
+_REC = "_rec"
+
+
+class ImportBuilder:
+    """Collects the records of one import and turns them into an :class:`ImportResult`.
+
+    Parameters
+    ----------
+    source_kind
+        Importer name, e.g. ``"git"``.
+    source_file
+        Path of the input, as shown in rejects and the import log.
+    instance
+        Host, tenant or repository the handles belong to; part of identity and event ids.
+    """
+
+    def __init__(self, source_kind: str, source_file: str | Path, *, instance: str | None = None):
+        self.source_kind = source_kind
+        self.source_file = str(source_file)
+        self.instance = instance
+        self._rec = -1
+        self._status: list[str] = []
+        self._line: int | None = None
+        self._record: str | None = None
+        self._identities: dict[str, dict[str, object]] = {}
+        self._rows: dict[str, list[dict[str, object]]] = {}
+        self._rejects: list[dict[str, object]] = []
+        self._skipped: Counter[str] = Counter()
+        self._repaired = 0
+        self._flagged = 0
+        self._events = 0
+        self.notes: list[str] = []
+
+    # -- records -----------------------------------------------------------------------------
+    def begin(self, *, line: int | None = None, record: str | None = None) -> int:
+        """Start a new record; rows added until the next ``begin`` belong to it."""
+        self._rec += 1
+        self._status.append("ok")
+        self._line = line
+        self._record = record
+        return self._rec
+
+    @property
+    def n_records(self) -> int:
+        """Records begun so far."""
+        return self._rec + 1
+
+    def _current(self) -> int:
+        if self._rec < 0:
+            raise RuntimeError("ImportBuilder: call begin() before adding rows")
+        return self._rec
+
+    def reject(
+        self,
+        reason: str,
+        *,
+        field: str | None = None,
+        raw: str | bytes | None = None,
+        outcome: str = "rejected",
+        line: int | None = None,
+        record: str | None = None,
+    ) -> None:
+        """Record a problem with the current record.
+
+        ``outcome="rejected"`` drops the record (its rows are discarded at :meth:`finish`);
+        ``"repaired"`` and ``"flagged"`` keep it.
+        """
+        rec = self._current()
+        if outcome == "rejected":
+            self._status[rec] = "rejected"
+        elif outcome == "repaired":
+            self._repaired += 1
+        elif outcome == "flagged":
+            self._flagged += 1
+        else:
+            raise ValueError(f"unknown reject outcome {outcome!r}")
+        self._rejects.append(
+            {
+                "source_kind": self.source_kind,
+                "source_file": self.source_file,
+                "line": line if line is not None else self._line,
+                "record": record if record is not None else self._record,
+                "field": field,
+                "reason": reason,
+                "outcome": outcome,
+                "raw_excerpt": excerpt(raw),
+            }
+        )
+
+    def skip(self, reason: str) -> None:
+        """Mark the current record as read but deliberately not imported (e.g. outside the window)."""
+        rec = self._current()
+        if self._status[rec] == "ok":
+            self._status[rec] = "skipped"
+            self._skipped[reason] += 1
+
+    def reject_unreadable(self, reason: str, *, line: int | None = None, raw: str | bytes | None = None,
+                          record: str | None = None, field: str | None = None) -> None:
+        """Count one unreadable record (e.g. a malformed JSON line) and reject it."""
+        self.begin(line=line, record=record)
+        self.reject(reason, raw=raw, line=line, field=field)
+
+    # -- rows ----------------------------------------------------------------------------------
+    def identity(self, ident: Identity) -> str:
+        """Register an observed identity and return its id; attributes seen later fill gaps."""
+        iid = ident.identity_id
+        row = self._identities.get(iid)
+        values = {
+            "username": clean(ident.username),
+            "email": clean(ident.email),
+            "name": clean(ident.name),
+        }
+        if row is None:
+            self._identities[iid] = {
+                "identity_id": iid,
+                "source": ident.source,
+                "instance": ident.instance,
+                "native_id": ident.native_id,
+                **values,
+                "is_bot": ident.is_bot,
+                "origin": "observed",
+            }
+        else:
+            for key, value in values.items():
+                if value is not None:
+                    row[key] = value  # the latest observation wins (renamed logins)
+            if ident.is_bot:
+                row["is_bot"] = True
+        return iid
+
+    def add(self, table: str, **row: object) -> None:
+        """Append a row to any canonical table (columns not given are null)."""
+        row[_REC] = self._current()
+        self._rows.setdefault(table, []).append(row)
+
+    def event(
+        self,
+        kind: str,
+        actor_id: str,
+        *,
+        ts: dt.datetime,
+        target_id: str | None = None,
+        target_role: str | None = None,
+        artifact_id: str | None = None,
+        container: str | None = None,
+        value: str | None = None,
+        weight: float = 1.0,
+        raw_ref: tuple[str, str] | None = None,
+        time_offset_min: int | None = None,
+    ) -> str:
+        """Append an interaction event and return its deterministic ``event_id`` (FORMATS §0.4)."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+        if ts.tzinfo is None:
+            raise ValueError("event timestamps must be timezone-aware")
+        ref = raw_ref or ("", "")
+        event_id = stable_hash(
+            self.source_kind, self.instance, kind, artifact_id, ref[0], ref[1], actor_id,
+            target_id, value, length=20,
+        )
+        self._events += 1
+        self.add(
+            "interactions",
+            event_id=event_id,
+            source=self.source_kind,
+            kind=kind,
+            actor_id=actor_id,
+            target_id=target_id,
+            target_role=target_role,
+            artifact_id=artifact_id,
+            container=container,
+            ts=ts.astimezone(dt.UTC),
+            time_offset_min=time_offset_min,
+            value=value,
+            weight=weight,
+        )
+        return event_id
+
+    def artifact(self, artifact_id: str, kind: str, **fields: object) -> None:
+        """Append an artifact row (a change); ``outcome`` must be in the vocabulary."""
+        outcome = fields.get("outcome")
+        if outcome is not None and outcome not in ARTIFACT_OUTCOMES:
+            raise ValueError(f"unknown artifact outcome {outcome!r}")
+        for key in ("opened_at", "first_review_at", "closed_at"):
+            value = fields.get(key)
+            if isinstance(value, dt.datetime):
+                fields[key] = value.astimezone(dt.UTC)
+        self.add("artifacts", artifact_id=artifact_id, kind=kind, source=self.source_kind, **fields)
+
+    # -- result -------------------------------------------------------------------------------
+    def finish(self, *, options: dict[str, object] | None = None) -> ImportResult:
+        """Build the result; rows of rejected records are dropped here."""
+        rejected = {i for i, s in enumerate(self._status) if s == "rejected"}
+        tables: dict[str, pl.DataFrame] = {}
+        for table, rows in self._rows.items():
+            kept = [r for r in rows if r[_REC] not in rejected]
+            schema = dict(SCHEMAS[table])
+            schema[_REC] = pl.Int64
+            cols = {c for r in kept for c in r} if kept else set()
+            unknown = cols - set(schema)
+            if unknown:
+                raise ValueError(f"table {table!r}: unknown column(s) {sorted(unknown)}")
+            frame = pl.DataFrame(kept, schema=schema, orient="row") if kept else pl.DataFrame(
+                schema=schema
+            )
+            tables[table] = frame
+        ident_schema = dict(SCHEMAS["identities"])
+        tables["identities"] = pl.DataFrame(
+            [{**r, "person_id": None, "evidence": None} for r in self._identities.values()],
+            schema=ident_schema,
+            orient="row",
+        ) if self._identities else pl.DataFrame(schema=ident_schema)
+        rej_schema = {k: v for k, v in SCHEMAS["rejects"].items() if k != "import_id"}
+        rejects = (
+            pl.DataFrame(self._rejects, schema=rej_schema, orient="row")
+            if self._rejects
+            else pl.DataFrame(schema=rej_schema)
+        )
+        counts = ImportCounts(
+            read=len(self._status),
+            rejected=len(rejected),
+            skipped=sum(self._skipped.values()),
+            repaired=self._repaired,
+            flagged=self._flagged,
+            events=tables["interactions"].height if "interactions" in tables else 0,
+            skipped_reasons=dict(self._skipped),
+        )
+        return ImportResult(
+            source_kind=self.source_kind,
+            source_file=self.source_file,
+            tables=tables,
+            rejects=rejects,
+            counts=counts,
+            record_status=list(self._status),
+            notes=list(self.notes),
+            options=dict(options or {}),
+        )

@@ -1,0 +1,263 @@
+"""Ingest an :class:`~orgnet.importers._base.ImportResult` into a workspace.
+
+De-duplicates against what is stored, counts duplicate records, re-resolves identities, logs the
+import in ``meta.json`` and commits atomically. Under ``strict`` any problem row aborts the import
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from orgnet import __version__
+from orgnet.exceptions import StrictImportError
+from orgnet.identity import resolve
+from orgnet.importers._base import ImportCounts, ImportResult
+from orgnet.schema import KEYS, SCHEMAS, conform
+from orgnet.workspace import Transaction, Workspace, file_sha256
+
+__all__ = ["ImportSummary", "already_imported", "ingest"]
+
+_REC = "_rec"
+#: Tables where a new row with a stored key replaces the stored row (latest export wins).
+UPSERT_TABLES = frozenset({"artifacts", "units", "identities"})
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; also the import-log entry written to ``meta.json``."""
+
+    import_id: str
+    source_kind: str
+    source_file: str
+    sha256: str
+    counts: ImportCounts
+    unchanged: bool = False
+    notes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    rows_added: dict[str, int] = field(default_factory=dict)
+    time: str = ""
+
+    def as_log_entry(self) -> dict[str, Any]:
+        """The JSON-able import-log entry."""
+        return {
+            "import_id": self.import_id,
+            "source_kind": self.source_kind,
+            "file": self.source_file,
+            "sha256": self.sha256,
+            "options": self.options,
+            "counts": self.counts.as_dict(),
+            "rows_added": self.rows_added,
+            "notes": self.notes,
+            "time": self.time,
+            "orgnet_version": __version__,
+        }
+
+
+def _options_key(options: dict[str, Any]) -> str:
+    return repr(sorted((k, repr(v)) for k, v in options.items()))
+
+
+def already_imported(
+    ws: Workspace, source_kind: str, sha256: str, options: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The log entry of an earlier import of the same bytes with the same options, if any."""
+    key = _options_key(options)
+    for entry in reversed(ws.imports()):
+        if (
+            entry.get("source_kind") == source_kind
+            and entry.get("sha256") == sha256
+            and _options_key(entry.get("options", {})) == key
+        ):
+            return entry
+    return None
+
+
+def _dedupe_append(new: pl.DataFrame, old: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
+    """Mark rows of ``new`` whose key is stored or appeared earlier in ``new`` as duplicates."""
+    flagged = new.with_columns(
+        pl.struct(keys).is_first_distinct().alias("_first")
+    )
+    stored = old.select(keys).join(
+        flagged.lazy().select(keys).unique(), on=keys, how="semi", nulls_equal=True
+    ).collect().with_columns(pl.lit(True).alias("_stored"))
+    flagged = flagged.join(stored, on=keys, how="left", nulls_equal=True)
+    return flagged.with_columns(
+        (~pl.col("_first") | pl.col("_stored").fill_null(False)).alias("_dup")
+    ).drop("_first", "_stored")
+
+
+def _dedupe_upsert(new: pl.DataFrame, old: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Rows of ``new`` identical to a stored row (all columns) or repeated are duplicates."""
+    cols = [c for c in new.columns if c != _REC]
+    flagged = new.with_columns(pl.struct(cols).is_first_distinct().alias("_first"))
+    if old.height:
+        same = old.select(cols).unique().with_columns(pl.lit(True).alias("_stored"))
+        flagged = flagged.join(same, on=cols, how="left", nulls_equal=True)
+    else:
+        flagged = flagged.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_stored"))
+    return flagged.with_columns(
+        (~pl.col("_first") | pl.col("_stored").fill_null(False)).alias("_dup")
+    ).drop("_first", "_stored")
+
+
+def _upsert(old: pl.DataFrame, new: pl.DataFrame, keys: list[str], table: str) -> pl.DataFrame:
+    if new.height == 0:
+        return old
+    latest = new.unique(keys, keep="last", maintain_order=True)
+    if table == "identities":
+        # Keep attributes seen before when the new observation lacks them.
+        merged = latest.join(old, on=keys, how="left", suffix="_old")
+        fill = ["username", "email", "name", "instance"]
+        merged = merged.with_columns(
+            *[pl.coalesce(pl.col(c), pl.col(f"{c}_old")).alias(c) for c in fill],
+            (pl.col("is_bot") | pl.col("is_bot_old").fill_null(False)).alias("is_bot"),
+        ).select(latest.columns)
+        latest = merged
+    kept = old.join(latest.select(keys), on=keys, how="anti", nulls_equal=True)
+    return pl.concat([kept, latest]).sort(keys)
+
+
+def ingest(
+    ws: Workspace,
+    result: ImportResult,
+    *,
+    sha256: str | None = None,
+    strict: bool = False,
+) -> ImportSummary:
+    """Merge ``result`` into ``ws`` in one atomic transaction.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    result
+        What the importer produced.
+    sha256
+        Digest of the input (computed from ``result.source_file`` when omitted).
+    strict
+        Raise :class:`StrictImportError` and write nothing when the import has any rejected,
+        repaired or flagged record.
+
+    Returns
+    -------
+    ImportSummary
+        Counts that add up: ``read = imported + duplicate + rejected + skipped``.
+    """
+    if strict and result.rejects.height:
+        first = result.rejects.head(5).iter_rows(named=True)
+        detail = "; ".join(
+            f"line {r['line']}: {r['reason']}" + (f" ({r['field']})" if r["field"] else "")
+            for r in first
+        )
+        raise StrictImportError(
+            f"{result.rejects.height} problem(s) with --strict: {detail}",
+            file=result.source_file,
+        )
+    if sha256 is None:
+        path = Path(result.source_file)
+        sha256 = file_sha256(path) if path.exists() else ""
+    import_id = uuid.uuid4().hex[:12]
+    counts = result.counts
+    n_records = len(result.record_status)
+    dup_rows = [0] * n_records
+    all_rows = [0] * n_records
+    rows_added: dict[str, int] = {}
+
+    with ws.transaction() as tx:
+        for table, frame in result.tables.items():
+            if table == "identities":
+                continue
+            added = _merge_table(tx, table, frame, result, dup_rows, all_rows)
+            rows_added[table] = added
+        # identities last: observed rows upserted, then everything re-resolved.
+        idents = result.tables.get("identities", pl.DataFrame(schema=SCHEMAS["identities"]))
+        idents = idents.drop(_REC, strict=False)
+        stored = tx.read("identities")
+        merged = _upsert(stored, conform("identities", idents), ["identity_id"], "identities")
+        resolved, people = resolve(merged)
+        new_ids = resolved.join(stored.select("identity_id"), on="identity_id", how="anti").height
+        rows_added["identities"] = new_ids
+        tx.replace("identities", resolved)
+        tx.replace("people", people)
+        if result.rejects.height:
+            # A problem already on record for the same file and line is not recorded twice.
+            same = [c for c in result.rejects.columns if c != "import_id"]
+            rej = result.rejects.unique(maintain_order=True).join(
+                tx.scan("rejects").select(same).collect(), on=same, how="anti", nulls_equal=True
+            )
+            rej = rej.with_columns(pl.lit(import_id).alias("import_id"))
+            tx.append("rejects", conform("rejects", rej))
+        status = result.record_status
+        imported = duplicate = 0
+        for i, s in enumerate(status):
+            if s != "ok":
+                continue
+            if all_rows[i] and dup_rows[i] == all_rows[i]:
+                duplicate += 1
+            else:
+                imported += 1
+        counts.imported = imported
+        counts.duplicate = duplicate
+        summary = ImportSummary(
+            import_id=import_id,
+            source_kind=result.source_kind,
+            source_file=result.source_file,
+            sha256=sha256,
+            counts=counts,
+            notes=list(result.notes),
+            options=result.options,
+            rows_added=rows_added,
+            time=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        tx.log_import(summary.as_log_entry())
+    return summary
+
+
+def _merge_table(
+    tx: Transaction,
+    table: str,
+    frame: pl.DataFrame,
+    result: ImportResult,
+    dup_rows: list[int],
+    all_rows: list[int],
+) -> int:
+    """Merge one table of the result; update per-record row and duplicate counts."""
+    if _REC not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(_REC))
+    keys = list(KEYS[table])
+    strategy = result.merge.get(table)
+    body = conform(table, frame.drop(_REC))
+    append_only = strategy is None and table not in UPSERT_TABLES and bool(keys)
+    if append_only:
+        # Large append-only tables are only scanned for their keys, never read whole.
+        flagged = _dedupe_append(body.with_columns(frame[_REC]), tx.scan(table), keys)
+        old = None
+    else:
+        old = tx.read(table)
+        flagged = _dedupe_upsert(body.with_columns(frame[_REC]), old, keys)
+    for rec, dup in flagged.select(_REC, "_dup").iter_rows():
+        if rec is None:
+            continue
+        all_rows[rec] += 1
+        if dup:
+            dup_rows[rec] += 1
+    fresh = flagged.filter(~pl.col("_dup")).drop("_dup", _REC)
+    if old is None:
+        tx.append(table, fresh)
+        return fresh.height
+    if strategy is not None:
+        combined = strategy(old, conform(table, fresh))
+        tx.replace(table, conform(table, combined))
+        return max(combined.height - old.height, 0)
+    if table in UPSERT_TABLES:
+        tx.replace(table, _upsert(old, fresh, keys, table))
+        return fresh.height
+    tx.replace(table, pl.concat([old, fresh]))
+    return fresh.height
