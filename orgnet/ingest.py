@@ -186,6 +186,7 @@ def ingest(
         rows_added["identities"] = new_ids
         tx.replace("identities", resolved)
         tx.replace("people", people)
+        _refresh_member_people(tx, resolved)
         if result.rejects.height:
             # A problem already on record for the same file and line is not recorded twice.
             same = [c for c in result.rejects.columns if c != "import_id"]
@@ -218,6 +219,24 @@ def ingest(
         )
         tx.log_import(summary.as_log_entry())
     return summary
+
+
+def _refresh_member_people(tx: Transaction, identities: pl.DataFrame) -> None:
+    """Memberships keyed by a handle get the person that handle resolves to now."""
+    members = tx.read("memberships")
+    if members.height == 0 or members["member_identity_id"].null_count() == members.height:
+        return
+    mapping = identities.select(
+        pl.col("identity_id").alias("member_identity_id"), pl.col("person_id").alias("_pid")
+    )
+    updated = (
+        members.join(mapping, on="member_identity_id", how="left")
+        .with_columns(pl.coalesce("_pid", "person_id").alias("person_id"))
+        .drop("_pid")
+        .unique(KEYS["memberships"], keep="first", maintain_order=True)
+    )
+    if not updated.equals(members):
+        tx.replace("memberships", updated)
 
 
 def _merge_table(

@@ -18,6 +18,9 @@ units
 memberships
     Effective-dated membership of people in units: valid on ``[valid_from, valid_to)``; a null
     ``valid_from`` means "since before the data", a null ``valid_to`` means "still valid".
+    Org-chart rows carry the ``employee_id`` as ``person_id``. Structures whose members are handles
+    (a team membership list keyed by GitHub login, MAINTAINERS sections) set ``member_identity_id``;
+    their ``person_id`` is re-filled from identity resolution at every import.
 interactions
     One row per event. ``actor_id`` and ``target_id`` are *identity* ids, so re-resolving
     identities never rewrites events; the graph layer maps them to people.
@@ -109,6 +112,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
     "memberships": pl.Schema(
         {
             "person_id": pl.String,
+            "member_identity_id": pl.String,
             "unit_id": pl.String,
             "role": pl.String,
             "manager_id": pl.String,

@@ -1,0 +1,229 @@
+"""Thin, safe readers shared by importers: text with codec fallback, gzip, JSON and JSON lines.
+
+Parsers stay pure functions over lines or records; these helpers own files, compression and the
+JSON pitfalls of FORMATS §17.2 (duplicate keys, NaN, deep nesting, huge lines, BOMs).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Final
+
+from orgnet.exceptions import InputError
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_LINE_BYTES",
+    "JsonRecordError",
+    "decode_text",
+    "iter_json_documents",
+    "iter_json_lines",
+    "loads_strict",
+    "open_binary",
+    "read_text",
+]
+
+MAX_LINE_BYTES: Final = 16 * 1024 * 1024
+MAX_JSON_DEPTH: Final = 200
+MAX_DECOMPRESSED_BYTES: Final = 64 * 1024**3
+
+
+class JsonRecordError(ValueError):
+    """One JSON record is malformed (the reader goes on with the next)."""
+
+
+def open_binary(path: str | Path) -> IO[bytes]:
+    """Open a file for reading bytes, transparently gunzipping ``.gz`` files.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist or cannot be opened.
+    """
+    p = Path(path)
+    try:
+        fh = p.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or exc}", file=str(p)) from exc
+    head = fh.peek(2)[:2] if isinstance(fh, io.BufferedReader) else b""
+    if p.suffix == ".gz" or head == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+    return fh
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (BOM tolerated), else UTF-16 with BOM, else cp1252.
+
+    Returns
+    -------
+    (text, codec)
+        The text and the codec that decoded it, to record in the import log.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def read_text(path: str | Path, *, max_bytes: int = 2 * 1024**3) -> tuple[str, str]:
+    """Read a whole (possibly gzipped) text file with :func:`decode_text`."""
+    with open_binary(path) as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputError(f"larger than {max_bytes} bytes; split it or raise the limit", file=str(path))
+    return decode_text(data)
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonRecordError(f"non-standard JSON constant {name}")
+
+
+def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise JsonRecordError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _depth(text: str, limit: int) -> int:
+    depth = best = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > best:
+                best = depth
+                if best > limit:
+                    return best
+        elif ch in "]}":
+            depth -= 1
+    return best
+
+
+def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that rejects duplicate keys, NaN/Infinity, deep nesting and huge integers.
+
+    Raises
+    ------
+    JsonRecordError
+        With a short reason suitable for the rejects table.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig", errors="strict")
+    elif text.startswith("\ufeff"):
+        text = text[1:]
+    if _depth(text, max_depth) > max_depth:
+        raise JsonRecordError(f"JSON nested deeper than {max_depth} levels")
+    try:
+        return json.loads(
+            text, object_pairs_hook=_pairs_no_duplicates, parse_constant=_reject_constant
+        )
+    except JsonRecordError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonRecordError(f"invalid JSON: {exc.msg} at column {exc.colno}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise JsonRecordError(f"invalid JSON: {exc}") from exc
+
+
+def iter_json_lines(
+    path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, Any | JsonRecordError, bytes]]:
+    """Yield ``(line_number, object_or_error, raw_line)`` for each non-blank line of a JSONL file.
+
+    Malformed lines yield a :class:`JsonRecordError` instead of stopping the import. Lines longer
+    than ``max_line_bytes`` are not parsed.
+    """
+    with open_binary(path) as fh:
+        for lineno, raw in enumerate(_bounded_lines(fh, max_line_bytes), start=1):
+            if raw is None:
+                yield lineno, JsonRecordError(f"line longer than {max_line_bytes} bytes"), b""
+                continue
+            if not raw.strip():
+                continue
+            try:
+                yield lineno, loads_strict(raw), raw
+            except (JsonRecordError, UnicodeDecodeError) as exc:
+                err = exc if isinstance(exc, JsonRecordError) else JsonRecordError(
+                    f"invalid UTF-8: {exc.reason}"
+                )
+                yield lineno, err, raw
+
+
+def _bounded_lines(fh: IO[bytes], limit: int) -> Iterator[bytes | None]:
+    """Lines of a binary stream; a line over ``limit`` bytes yields ``None`` and is skipped."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:  # drain the rest of the huge line
+                chunk = fh.readline(limit)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def iter_json_documents(
+    path: str | Path, *, max_bytes: int = 2 * 1024**3
+) -> Iterator[tuple[int, Any | JsonRecordError]]:
+    """Yield ``(line_number, object_or_error)`` from concatenated JSON documents.
+
+    Perceval's default output is pretty-printed JSON objects one after another (FORMATS §1.2);
+    a JSON array of objects and JSON lines are read too. After a malformed document the reader
+    resynchronises at the next line that starts with ``{``.
+    """
+    text, _codec = read_text(path, max_bytes=max_bytes)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = loads_strict(text)
+        except JsonRecordError as exc:
+            yield 1, exc
+            return
+        if isinstance(data, list):
+            for item in data:
+                yield 1, item
+        return
+    decoder = json.JSONDecoder(object_pairs_hook=_pairs_no_duplicates, parse_constant=_reject_constant)
+    pos, n = 0, len(text)
+    while pos < n:
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            break
+        lineno = text.count("\n", 0, pos) + 1
+        try:
+            end_guess = text.find("\n}", pos)
+            segment_end = n if end_guess < 0 else end_guess + 2
+            if _depth(text[pos:segment_end], MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+                raise JsonRecordError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            obj, end = decoder.raw_decode(text, pos)
+            yield lineno, obj
+            pos = end
+        except (json.JSONDecodeError, JsonRecordError, ValueError, RecursionError) as exc:
+            err = exc if isinstance(exc, JsonRecordError) else JsonRecordError(f"invalid JSON: {exc}")
+            yield lineno, err
+            nxt = text.find("\n{", pos + 1)
+            if nxt < 0:
+                break
+            pos = nxt + 1
