@@ -171,22 +171,26 @@ def ingest(
     rows_added: dict[str, int] = {}
 
     with ws.transaction() as tx:
-        for table, frame in result.tables.items():
-            if table == "identities":
-                continue
-            added = _merge_table(tx, table, frame, result, dup_rows, all_rows)
-            rows_added[table] = added
-        # identities last: observed rows upserted, then everything re-resolved.
+        # Identities first: observed rows upserted, claims added, everything re-resolved, so
+        # handle-keyed memberships can be compared with stored rows by person.
         idents = result.tables.get("identities", pl.DataFrame(schema=SCHEMAS["identities"]))
-        idents = idents.drop(_REC, strict=False)
         stored = tx.read("identities")
-        merged = _upsert(stored, conform("identities", idents), ["identity_id"], "identities")
+        ident_body = conform("identities", idents.drop(_REC, strict=False))
+        merged = _upsert(stored, ident_body, ["identity_id"], "identities")
         resolved, people = resolve(merged)
-        new_ids = resolved.join(stored.select("identity_id"), on="identity_id", how="anti").height
-        rows_added["identities"] = new_ids
+        rows_added["identities"] = resolved.join(
+            stored.select("identity_id"), on="identity_id", how="anti"
+        ).height
         tx.replace("identities", resolved)
         tx.replace("people", people)
         _refresh_member_people(tx, resolved)
+        for table, frame in result.tables.items():
+            if table == "identities":
+                continue
+            if table == "memberships":
+                frame = _fill_member_people(frame, resolved)
+            added = _merge_table(tx, table, frame, result, dup_rows, all_rows)
+            rows_added[table] = added
         if result.rejects.height:
             # A problem already on record for the same file and line is not recorded twice.
             same = [c for c in result.rejects.columns if c != "import_id"]
@@ -198,6 +202,8 @@ def ingest(
         status = result.record_status
         imported = duplicate = 0
         for i, s in enumerate(status):
+            if s == "duplicate":
+                duplicate += 1
             if s != "ok":
                 continue
             if all_rows[i] and dup_rows[i] == all_rows[i]:
@@ -219,6 +225,20 @@ def ingest(
         )
         tx.log_import(summary.as_log_entry())
     return summary
+
+
+def _fill_member_people(frame: pl.DataFrame, identities: pl.DataFrame) -> pl.DataFrame:
+    """Set ``person_id`` of handle-keyed membership rows from the resolved identities."""
+    if "member_identity_id" not in frame.columns:
+        return frame
+    mapping = identities.select(
+        pl.col("identity_id").alias("member_identity_id"), pl.col("person_id").alias("_pid")
+    )
+    return (
+        frame.join(mapping, on="member_identity_id", how="left")
+        .with_columns(pl.coalesce("_pid", "person_id").alias("person_id"))
+        .drop("_pid")
+    )
 
 
 def _refresh_member_people(tx: Transaction, identities: pl.DataFrame) -> None:
@@ -261,20 +281,23 @@ def _merge_table(
     else:
         old = tx.read(table)
         flagged = _dedupe_upsert(body.with_columns(frame[_REC]), old, keys)
-    for rec, dup in flagged.select(_REC, "_dup").iter_rows():
-        if rec is None:
-            continue
-        all_rows[rec] += 1
-        if dup:
-            dup_rows[rec] += 1
+    per_record = (
+        flagged.drop_nulls(_REC)
+        .group_by(_REC)
+        .agg(pl.len().alias("n"), pl.col("_dup").sum().alias("d"))
+    )
+    for rec, n, d in per_record.iter_rows():
+        all_rows[rec] += n
+        dup_rows[rec] += d
     fresh = flagged.filter(~pl.col("_dup")).drop("_dup", _REC)
     if old is None:
         tx.append(table, fresh)
         return fresh.height
     if strategy is not None:
-        combined = strategy(old, conform(table, fresh))
-        tx.replace(table, conform(table, combined))
-        return max(combined.height - old.height, 0)
+        # A strategy sees every new row (not only the unseen ones): it may replace by scope.
+        combined = conform(table, strategy(old, body))
+        tx.replace(table, combined)
+        return combined.join(old, on=list(combined.columns), how="anti", nulls_equal=True).height
     if table in UPSERT_TABLES:
         tx.replace(table, _upsert(old, fresh, keys, table))
         return fresh.height

@@ -11,8 +11,8 @@ in exactly one bucket, so the import summary adds up::
 
 ``rejected``: the record is unusable (a row in ``rejects`` says why). ``skipped``: the record was
 read and deliberately not turned into events (outside ``--since/--until``, a channel-join notice),
-counted per reason. ``duplicate``: every row the record produced is already stored. ``imported``:
-the rest. Repairs (a field cleared, a record still imported) and flags go to ``rejects`` too,
+counted per reason. ``duplicate``: every row the record produced is already stored, or the importer
+found the record repeated in its own input (:meth:`ImportBuilder.duplicate`). ``imported``: the rest. Repairs (a field cleared, a record still imported) and flags go to ``rejects`` too,
 with ``outcome`` ``"repaired"`` or ``"flagged"``, without moving the record out of ``imported``.
 
 Usage::
@@ -126,7 +126,7 @@ class ImportResult:
     counts
         Record counts; ``imported``/``duplicate`` are computed at ingest.
     record_status
-        Per record index: ``"ok"``, ``"rejected"`` or ``"skipped"``.
+        Per record index: ``"ok"``, ``"duplicate"``, ``"rejected"`` or ``"skipped"``.
     merge
         Per table, how new rows combine with stored rows when the default (append and de-duplicate
         by key; upsert for artifacts, units and identities) is not right.
@@ -173,6 +173,7 @@ class ImportBuilder:
         self._rows: dict[str, list[dict[str, object]]] = {}
         self._rejects: list[dict[str, object]] = []
         self._skipped: Counter[str] = Counter()
+        self._skipped_dup: Counter[str] = Counter()
         self._repaired = 0
         self._flagged = 0
         self._events = 0
@@ -240,6 +241,13 @@ class ImportBuilder:
         if self._status[rec] == "ok":
             self._status[rec] = "skipped"
             self._skipped[reason] += 1
+
+    def duplicate(self, reason: str) -> None:
+        """Mark the current record as a duplicate of another record of the same input."""
+        rec = self._current()
+        if self._status[rec] == "ok":
+            self._status[rec] = "duplicate"
+            self._skipped_dup[reason] += 1
 
     def reject_unreadable(self, reason: str, *, line: int | None = None, raw: str | bytes | None = None,
                           record: str | None = None, field: str | None = None) -> None:
@@ -352,11 +360,16 @@ class ImportBuilder:
             )
             tables[table] = frame
         ident_schema = dict(SCHEMAS["identities"])
-        tables["identities"] = pl.DataFrame(
-            [{**r, "person_id": None, "evidence": None} for r in self._identities.values()],
+        ident_schema[_REC] = pl.Int64
+        observed = pl.DataFrame(
+            [{**r, "person_id": None, "evidence": None, _REC: None}
+             for r in self._identities.values()],
             schema=ident_schema,
             orient="row",
         ) if self._identities else pl.DataFrame(schema=ident_schema)
+        # Claims (org chart, alias file) come in through add("identities", ...).
+        claims = tables.get("identities")
+        tables["identities"] = observed if claims is None else pl.concat([observed, claims])
         rej_schema = {k: v for k, v in SCHEMAS["rejects"].items() if k != "import_id"}
         rejects = (
             pl.DataFrame(self._rejects, schema=rej_schema, orient="row")
