@@ -27,9 +27,11 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +42,7 @@ from orgnet.schema import ARTIFACT_OUTCOMES, EVENT_KINDS, SCHEMAS
 
 __all__ = [
     "ImportBuilder",
+    "progress_hook",
     "ImportCounts",
     "ImportResult",
     "Identity",
@@ -48,6 +51,25 @@ __all__ = [
 ]
 
 MergeStrategy = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
+ProgressCallback = Callable[[int], None]
+
+_PROGRESS: contextvars.ContextVar[ProgressCallback | None] = contextvars.ContextVar(
+    "orgnet_import_progress", default=None
+)
+_PROGRESS_EVERY = 2048
+
+
+@contextlib.contextmanager
+def progress_hook(callback: ProgressCallback) -> Iterator[None]:
+    """Call ``callback(records_read)`` every few thousand records while importing.
+
+    The command line uses it to drive a progress display; importers need not know about it.
+    """
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def identity_id_for(source: str, native_id: str, instance: str | None = None) -> str:
@@ -126,7 +148,8 @@ class ImportResult:
     counts
         Record counts; ``imported``/``duplicate`` are computed at ingest.
     record_status
-        Per record index: ``"ok"``, ``"duplicate"``, ``"rejected"`` or ``"skipped"``.
+        Per record index: ``"ok"``, ``"duplicate"``, ``"rejected"``, ``"skipped"`` or
+        ``"derived"`` (made up by the importer, not a record read; not counted).
     merge
         Per table, how new rows combine with stored rows when the default (append and de-duplicate
         by key; upsert for artifacts, units and identities) is not right.
@@ -166,6 +189,8 @@ class ImportBuilder:
         self.source_file = str(source_file)
         self.instance = instance
         self._rec = -1
+        self._rec_override: int | None = None
+        self._progress = _PROGRESS.get()
         self._status: list[str] = []
         self._line: int | None = None
         self._record: str | None = None
@@ -180,13 +205,39 @@ class ImportBuilder:
         self.notes: list[str] = []
 
     # -- records -----------------------------------------------------------------------------
-    def begin(self, *, line: int | None = None, record: str | None = None) -> int:
-        """Start a new record; rows added until the next ``begin`` belong to it."""
+    def begin(
+        self, *, line: int | None = None, record: str | None = None, derived: bool = False
+    ) -> int:
+        """Start a new record; rows added until the next ``begin`` belong to it.
+
+        ``derived=True`` starts a record the importer made up (a unit implied by the rows, a row
+        of an auxiliary file): it carries rows but is not counted as a record read.
+        """
         self._rec += 1
-        self._status.append("ok")
+        if self._rec % _PROGRESS_EVERY == 0 and self._progress is not None:
+            self._progress(self._rec)
+        self._rec_override = None
+        self._status.append("derived" if derived else "ok")
         self._line = line
         self._record = record
         return self._rec
+
+    def attach(self, rec: int) -> None:
+        """Make an earlier record current again, to add rows or problems to it."""
+        if not 0 <= rec <= self._rec:
+            raise IndexError(f"no record {rec}")
+        self._rec_override = rec
+
+    def describe(self, record: str) -> None:
+        """Name the current record (shown in rejects), once the importer knows what it is."""
+        self._record = record
+
+    def remove_rows(self, table: str, predicate: Callable[[dict[str, object]], bool]) -> int:
+        """Drop rows added so far to ``table`` for which ``predicate`` is true; returns how many."""
+        rows = self._rows.get(table, [])
+        kept = [r for r in rows if not predicate(r)]
+        self._rows[table] = kept
+        return len(rows) - len(kept)
 
     @property
     def n_records(self) -> int:
@@ -196,6 +247,8 @@ class ImportBuilder:
     def _current(self) -> int:
         if self._rec < 0:
             raise RuntimeError("ImportBuilder: call begin() before adding rows")
+        if self._rec_override is not None:
+            return self._rec_override
         return self._rec
 
     def reject(
@@ -245,7 +298,7 @@ class ImportBuilder:
     def duplicate(self, reason: str) -> None:
         """Mark the current record as a duplicate of another record of the same input."""
         rec = self._current()
-        if self._status[rec] == "ok":
+        if self._status[rec] in ("ok", "derived"):
             self._status[rec] = "duplicate"
             self._skipped_dup[reason] += 1
 
@@ -377,7 +430,7 @@ class ImportBuilder:
             else pl.DataFrame(schema=rej_schema)
         )
         counts = ImportCounts(
-            read=len(self._status),
+            read=sum(1 for s in self._status if s != "derived"),
             rejected=len(rejected),
             skipped=sum(self._skipped.values()),
             repaired=self._repaired,

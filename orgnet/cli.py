@@ -1,0 +1,506 @@
+"""The ``orgnet`` command line (typer + rich).
+
+Exit codes: 0 success; 1 a user error (bad input, bad option, locked or broken workspace),
+printed as one line without a traceback; 2 reserved for ``--fail-on-severity`` in scheduled runs;
+anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from orgnet import __version__
+from orgnet.exceptions import ConfigError, InputError, OrgnetError
+from orgnet.importers._base import ImportResult, progress_hook
+from orgnet.ingest import ImportSummary, already_imported, ingest
+from orgnet.workspace import Workspace, file_sha256
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="orgnet",
+    help="Engineering organisation network analysis: import traces, compare the informal "
+    "network with the org chart.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+import_app = typer.Typer(
+    help="Import a source into the workspace: orgnet import SOURCE PATH [options].",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace directory [env ORGNET_WORKSPACE; "
+                 "default ./orgnet-workspace].", envvar="ORGNET_WORKSPACE", show_default=False),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Fail (exit 1, nothing written) on any rejected, "
+                       "repaired or flagged record.")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Re-read the file even if the same bytes were imported "
+                       "with the same options (the import is still idempotent).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"orgnet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """orgnet: engineering organisation network analysis."""
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _datetime(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r}: expected YYYY-MM-DD or an ISO date-time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _loader(module: str, function: str) -> Callable[..., ImportResult]:
+    mod = importlib.import_module(module)
+    fn: Callable[..., ImportResult] = getattr(mod, function)
+    return fn
+
+
+def run_import(
+    workspace: Path | None,
+    source_kind: str,
+    path: Path,
+    importer: Callable[..., ImportResult],
+    options: dict[str, Any],
+    *,
+    strict: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+) -> ImportSummary | None:
+    """Import ``path`` with ``importer`` into the workspace and print the summary.
+
+    Returns ``None`` when the same bytes were already imported with the same options.
+    """
+    if not path.exists():
+        raise InputError("no such file or directory", file=str(path))
+    ws = Workspace(workspace)
+    log_options = {k: (str(v) if isinstance(v, Path | dt.date | dt.datetime) else v)
+                   for k, v in options.items() if v is not None and v != {} and v is not False}
+    sha = file_sha256(path)
+    if not force:
+        previous = already_imported(ws, source_kind, sha, log_options)
+        if previous is not None:
+            if not quiet:
+                console.print(
+                    Text(f"{path}: unchanged since import {previous['import_id']} "
+                         f"({previous['time']}); nothing to do (use --force to re-read)")
+                )
+            return None
+    started = time.perf_counter()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"reading {path.name}", total=None)
+
+        def tick(n: int) -> None:
+            progress.update(task, description=f"reading {path.name}: {n:,} records")
+
+        with progress_hook(tick):
+            result = importer(path, **options)
+        result.options = log_options
+        progress.update(task, description="resolving identities and writing the workspace")
+        summary = ingest(ws, result, sha256=sha, strict=strict)
+    if not quiet:
+        _print_summary(summary, time.perf_counter() - started, ws)
+    return summary
+
+
+def _print_summary(summary: ImportSummary, seconds: float, ws: Workspace) -> None:
+    c = summary.counts
+    table = Table(title=Text(f"{summary.source_kind}: {summary.source_file}"), show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("records read", f"{c.read:,}")
+    table.add_row("imported", f"{c.imported:,}")
+    table.add_row("duplicate", f"{c.duplicate:,}")
+    table.add_row("rejected", f"{c.rejected:,}")
+    table.add_row("skipped", f"{c.skipped:,}")
+    for reason, n in sorted(c.skipped_reasons.items()):
+        table.add_row(Text(f"  {reason}"), f"{n:,}")
+    if c.repaired or c.flagged:
+        table.add_row("repaired (imported)", f"{c.repaired:,}")
+        table.add_row("flagged (imported)", f"{c.flagged:,}")
+    if c.events:
+        table.add_row("events", f"{c.events:,}")
+    for name, n in sorted(summary.rows_added.items()):
+        table.add_row(f"new {name} rows", f"{n:,}")
+    console.print(table)
+    for note in summary.notes:
+        console.print(Text(f"note: {note}"))
+    if c.rejected or c.repaired or c.flagged:
+        console.print(Text(f"{c.rejected + c.repaired + c.flagged} problem(s): "
+                           f"orgnet rejects -w {ws.path} lists them with file, line and reason"))
+    console.print(Text(f"{seconds:.1f} s; workspace {ws.path}"))
+
+
+# -- import commands --------------------------------------------------------------------------
+
+
+def _parse_columns(values: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        field, sep, header = item.partition("=")
+        if not sep or not field.strip() or not header:
+            raise ConfigError(f"--column {item!r}: expected FIELD=HEADER")
+        out[field.strip()] = header
+    return out
+
+
+@import_app.command("orgchart")
+def import_orgchart_cmd(
+    path: Annotated[Path, typer.Argument(help="HRIS export or membership list (CSV, TSV, "
+                                         "Parquet, JSON).")],
+    workspace: WorkspaceOpt = None,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", help="Map a canonical field to a header, repeatable: "
+        "--column employee_id=\"Employee #\".")] = None,
+    shape: Annotated[str, typer.Option(help="hris, membership or auto.")] = "auto",
+    as_of: Annotated[str | None, typer.Option(help="Date of a snapshot without effective "
+                                              "dates (YYYY-MM-DD).")] = None,
+    date_format: Annotated[str | None, typer.Option(help="strptime format of non-ISO dates, "
+                                                    "e.g. %d.%m.%Y.")] = None,
+    people: Annotated[Path | None, typer.Option(help="Membership lists: people file "
+                                                "(github, github_id, name, email).")] = None,
+    units: Annotated[Path | None, typer.Option(help="Membership lists: units file "
+                                               "(team, kind, subteam_of).")] = None,
+    unit_kind: Annotated[str, typer.Option(help="Membership lists: kind of the units.")] = "team",
+    source_name: Annotated[str | None, typer.Option(help="Membership lists: name of this "
+                                                    "formal structure.")] = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import an org chart (HRIS export, effective-dated or snapshot) or a membership list."""
+    if shape not in ("auto", "hris", "membership"):
+        raise ConfigError(f"--shape {shape!r}: expected auto, hris or membership")
+    from orgnet.importers.orgchart import import_orgchart
+
+    options: dict[str, Any] = {
+        "columns": _parse_columns(column), "shape": shape, "as_of": _date(as_of, "--as-of"),
+        "date_format": date_format, "people": people, "units": units, "unit_kind": unit_kind,
+        "source_name": source_name,
+    }
+    run_import(workspace, "orgchart", path, import_orgchart, options, strict=strict, force=force)
+
+
+@import_app.command("aliases")
+def import_aliases_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV with columns person_id,source,handle.")],
+    workspace: WorkspaceOpt = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import explicit identity links (person_id,source,handle)."""
+    from orgnet.importers.aliases import import_aliases
+
+    run_import(workspace, "aliases", path, import_aliases, {}, strict=strict, force=force)
+
+
+SinceOpt = Annotated[str | None, typer.Option(help="Only events at or after this date/time.")]
+UntilOpt = Annotated[str | None, typer.Option(help="Only events before this date/time.")]
+
+
+@import_app.command("git")
+def import_git_cmd(
+    path: Annotated[Path, typer.Argument(help="A git repository, or a saved log "
+                                         "(plain or .gz; see the README for the export command).")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mailmap: Annotated[Path | None, typer.Option(help="A .mailmap file.")] = None,
+    repo_name: Annotated[str | None, typer.Option(help="Repository name (the container).")] = None,
+    review_pattern: Annotated[str | None, typer.Option(
+        help="Regex with a named group 'reviewer' applied to commit subjects, or 'bors'.")] = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import commits, co-authors and review trailers from git."""
+    fn = _loader("orgnet.importers.git", "import_git")
+    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
+               "mailmap": mailmap, "repo_name": repo_name, "review_pattern": review_pattern}
+    run_import(workspace, "git", path, fn, options, strict=strict, force=force)
+
+
+def _review_command(source: str, help_text: str) -> None:
+    def command(
+        path: Annotated[Path, typer.Argument(help="The export file or directory.")],
+        workspace: WorkspaceOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
+        strict: StrictOpt = False,
+        force: ForceOpt = False,
+    ) -> None:
+        fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
+        options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until")}
+        run_import(workspace, source, path, fn, options, strict=strict, force=force)
+
+    command.__doc__ = help_text
+    import_app.command(source)(command)
+
+
+_review_command("github", "Import GitHub pull requests and issues (Perceval items or REST JSON).")
+_review_command("gerrit", "Import Gerrit changes (gerrit query JSON, REST, Perceval).")
+_review_command("gitlab", "Import GitLab merge requests (Perceval items).")
+_review_command("slack", "Import a Slack workspace export (zip or directory).")
+_review_command("mattermost", "Import a Mattermost bulk export (JSONL, plain or zipped).")
+
+
+@import_app.command("mbox")
+def import_mbox_cmd(
+    path: Annotated[Path, typer.Argument(help="An mbox file (plain or .gz).")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    list_name: Annotated[str | None, typer.Option(help="Mailing-list name (the container).")]
+    = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import a mailing-list archive: threads, replies and review tags."""
+    fn = _loader("orgnet.importers.mbox", "import_mbox")
+    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
+               "list_name": list_name}
+    run_import(workspace, "mbox", path, fn, options, strict=strict, force=force)
+
+
+@import_app.command("owners")
+def import_owners_cmd(
+    path: Annotated[Path, typer.Argument(help="CODEOWNERS, OWNERS, OWNERS_ALIASES, MAINTAINERS "
+                                         "or AUTHORS file (or a tree of OWNERS files).")],
+    workspace: WorkspaceOpt = None,
+    kind: Annotated[str | None, typer.Option(help="codeowners, owners, owners_aliases, "
+                                             "maintainers or authors (default: detected).")]
+    = None,
+    container: Annotated[str | None, typer.Option(help="Repository the file belongs to.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Date the file describes (YYYY-MM-DD).")]
+    = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import ownership rules and maintainer sections."""
+    fn = _loader("orgnet.importers.owners", "import_owners")
+    options = {"kind": kind, "container": container, "as_of": _date(as_of, "--as-of")}
+    run_import(workspace, "owners", path, fn, options, strict=strict, force=force)
+
+
+#: Source name -> (module, detect function) for `orgnet import auto`, most specific first.
+AUTO_ORDER: tuple[str, ...] = (
+    "aliases", "slack", "mattermost", "mbox", "gerrit", "gitlab", "github", "git", "owners",
+    "orgchart",
+)
+
+
+def detect_source(path: Path) -> str | None:
+    """The importer that recognises ``path``, or ``None``."""
+    for source in AUTO_ORDER:
+        try:
+            mod = importlib.import_module(f"orgnet.importers.{source}")
+        except ImportError:
+            continue
+        detect = getattr(mod, "detect", None)
+        if detect is not None and detect(path):
+            return source
+    return None
+
+
+@import_app.command("auto")
+def import_auto_cmd(
+    path: Annotated[Path, typer.Argument(help="Any supported export; the format is detected.")],
+    workspace: WorkspaceOpt = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Detect the format of PATH and import it with default options."""
+    if not path.exists():
+        raise InputError("no such file or directory", file=str(path))
+    source = detect_source(path)
+    if source is None:
+        raise InputError(
+            "format not recognised; name it: orgnet import "
+            "orgchart|aliases|git|github|gerrit|gitlab|slack|mattermost|mbox|owners PATH",
+            file=str(path),
+        )
+    console.print(Text(f"{path}: detected {source}"))
+    fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
+    run_import(workspace, source, path, fn, {}, strict=strict, force=force)
+
+
+# -- workspace commands -----------------------------------------------------------------------
+
+
+def _open_existing(workspace: Path | None) -> Workspace:
+    ws = Workspace(workspace)
+    if not ws.exists():
+        raise OrgnetError(
+            f"no workspace at {ws.path}: import something first, e.g. "
+            f"orgnet import orgchart hris.csv -w {ws.path}"
+        )
+    return ws
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None) -> None:
+    """Counts per table and source, date range, last imports."""
+    ws = _open_existing(workspace)
+    counts = ws.counts()
+    t = Table(title=Text(f"workspace {ws.path}"))
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in counts.items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    events = ws.scan("interactions")
+    if counts["interactions"]:
+        by_source = (
+            events.group_by("source").agg(
+                pl.len().alias("events"), pl.col("ts").min().alias("first"),
+                pl.col("ts").max().alias("last"),
+            ).sort("source").collect()
+        )
+        s = Table(title="events per source")
+        for col in ("source", "events", "first", "last"):
+            s.add_column(col, justify="right" if col == "events" else "left")
+        for row in by_source.iter_rows(named=True):
+            s.add_row(row["source"], f"{row['events']:,}", f"{row['first']:%Y-%m-%d}",
+                      f"{row['last']:%Y-%m-%d}")
+        console.print(s)
+    people = ws.read("people")
+    if people.height:
+        in_chart = int(people["in_org_chart"].sum())
+        bots = int(people["is_bot"].sum())
+        console.print(Text(f"people: {people.height:,} ({in_chart:,} in the org chart, "
+                           f"{bots:,} bots)"))
+    members = ws.read("memberships")
+    if members.height:
+        lo, hi = members["valid_from"].min(), members["valid_to"].max()
+        console.print(Text(f"memberships: {members.height:,} spans, from {lo or 'unknown'} "
+                           f"to {hi or 'open'}; unit kinds: "
+                           + ", ".join(sorted(ws.read('units')['kind'].unique().to_list()))))
+    if counts["rejects"]:
+        rej = ws.read("rejects").group_by("source_kind", "outcome").len().sort(
+            "source_kind", "outcome")
+        console.print(Text("problems: " + "; ".join(
+            f"{r[0]} {r[1]} {r[2]:,}" for r in rej.iter_rows())))
+    imports = ws.imports()[-8:]
+    if imports:
+        li = Table(title="last imports")
+        for col in ("time", "source", "file", "read", "imported", "dup", "rejected", "skipped"):
+            li.add_column(col)
+        for e in imports:
+            c = e["counts"]
+            li.add_row(e["time"], e["source_kind"], Text(str(e["file"])), f"{c['read']:,}",
+                       f"{c['imported']:,}", f"{c['duplicate']:,}", f"{c['rejected']:,}",
+                       f"{c['skipped']:,}")
+        console.print(li)
+
+
+@app.command()
+def identities(
+    workspace: WorkspaceOpt = None,
+    show: Annotated[str, typer.Option(help="unresolved, ambiguous or all.")] = "unresolved",
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
+    csv: Annotated[Path | None, typer.Option(help="Also write the full list to this CSV.")]
+    = None,
+) -> None:
+    """List handles not linked to an org-chart person, and ambiguous ones, with event counts."""
+    from orgnet.identity_report import identity_report
+
+    if show not in ("unresolved", "ambiguous", "all"):
+        raise ConfigError(f"--show {show!r}: expected unresolved, ambiguous or all")
+    ws = _open_existing(workspace)
+    report = identity_report(ws.read("identities"), ws.read("people"), ws.scan("interactions"),
+                             show=show)  # type: ignore[arg-type]
+    if csv is not None:
+        from orgnet.export import write_safe_csv
+
+        write_safe_csv(report, csv)
+    t = Table(title=f"{show} identities: {report.height:,}")
+    for col in ("source", "handle", "name", "person_id", "evidence", "events"):
+        t.add_column(col, justify="right" if col == "events" else "left")
+    for row in report.head(limit).iter_rows(named=True):
+        t.add_row(row["source"], Text(row["handle"] or ""), Text(row["name"] or ""),
+                  row["person_id"], Text(row["evidence"] or ""), f"{row['events']:,}")
+    console.print(t)
+
+
+@app.command()
+def rejects(
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
+    source: Annotated[str | None, typer.Option(help="Only this source kind.")] = None,
+) -> None:
+    """List records that imports rejected, repaired or flagged, with file, line and reason."""
+    ws = _open_existing(workspace)
+    df = ws.read("rejects")
+    if source:
+        df = df.filter(pl.col("source_kind") == source)
+    t = Table(title=f"problems: {df.height:,}")
+    for col in ("source", "file", "line", "field", "outcome", "reason"):
+        t.add_column(col)
+    for r in df.head(limit).iter_rows(named=True):
+        t.add_row(r["source_kind"], Text(Path(r["source_file"]).name),
+                  "" if r["line"] is None else str(r["line"]), Text(r["field"] or ""),
+                  r["outcome"], Text(r["reason"]))
+    console.print(t)
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 1, never a traceback."""
+    try:
+        app()
+    except OrgnetError as exc:
+        err_console.print(Text(f"error: {exc}", style="bold red"))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print(Text("interrupted", style="bold red"))
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
