@@ -418,9 +418,10 @@ def status(workspace: WorkspaceOpt = None) -> None:
                            f"{bots:,} bots)"))
     members = ws.read("memberships")
     if members.height:
-        lo, hi = members["valid_from"].min(), members["valid_to"].max()
-        console.print(Text(f"memberships: {members.height:,} spans, from {lo or 'unknown'} "
-                           f"to {hi or 'open'}; unit kinds: "
+        lo = members["valid_from"].min()
+        hi = None if members["valid_to"].null_count() else members["valid_to"].max()
+        console.print(Text(f"memberships: {members.height:,} spans, from {lo or 'unknown'!s} "
+                           f"to {hi or 'open'!s}; unit kinds: "
                            + ", ".join(sorted(ws.read('units')['kind'].unique().to_list()))))
     if counts["rejects"]:
         rej = ws.read("rejects").group_by("source_kind", "outcome").len().sort(

@@ -131,6 +131,13 @@ class _Row:
     origin: str
     person_id: str | None
 
+    @property
+    def shared(self) -> bool:
+        """True when the handle is a shared address (never evidence for a merge)."""
+        if is_shared_address(self.email):
+            return True
+        return self.source in ("git", "mbox", "email") and is_shared_address(self.native_id)
+
 
 def claim_rows(
     person_id: str,
@@ -287,21 +294,24 @@ def resolve(identities: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         for strength, reason, key in _keys(r):
             keyed.append((strength, key, reason, r.identity_id))
     keyed.sort()
-    first_by_key: dict[str, str] = {}
+    first_by_key: dict[str, tuple[str, str]] = {}
     for _strength, key, reason, iid in keyed:
-        other = first_by_key.get(key)
-        if other is None:
-            first_by_key[key] = iid
+        first = first_by_key.get(key)
+        if first is None:
+            first_by_key[key] = (iid, reason)
             continue
-        if try_union(other, iid, reason):
+        other, first_reason = first
+        # The first holder of a key came with the strongest evidence for it.
+        label = first_reason if by_id[other].origin != "observed" else reason
+        if try_union(other, iid, label):
             for x in (iid, other):
                 if by_id[x].origin == "observed":
-                    evidence.setdefault(x, reason)
+                    evidence.setdefault(x, label)
 
     # Name evidence, weakest: only unique names, never bots, never across conflicting addresses.
     name_groups: dict[str, list[str]] = defaultdict(list)
     for r in rows:
-        if r.origin == "observed" and not r.is_bot and r.name:
+        if r.origin == "observed" and not r.is_bot and not r.shared and r.name:
             n = normalize_name(r.name)
             if n and len(n.split()) >= 2:
                 name_groups[n].append(r.identity_id)
@@ -343,10 +353,10 @@ def resolve(identities: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     for r in rows:
         components[uf.find(r.identity_id)].append(r)
     person_of_root: dict[str, str] = {}
-    for root, members in components.items():
+    for root, component in components.items():
         pid = anchor.get(root)
         if pid is None:
-            pid = "p-" + stable_hash(min(_stable_key(m) for m in members), length=12)
+            pid = "p-" + stable_hash(min(_stable_key(m) for m in component), length=12)
         person_of_root[root] = pid
 
     out_person = []
@@ -385,10 +395,7 @@ def _conflicting(a: list[_Row], b: list[_Row]) -> bool:
     """Two groups conflict when each holds a different non-freemail address on the same domain,
     or both are anchored to different people."""
     da, db = _domain_emails(a), _domain_emails(b)
-    for domain in set(da) & set(db):
-        if da[domain].isdisjoint(db[domain]):
-            return True
-    return False
+    return any(da[domain].isdisjoint(db[domain]) for domain in set(da) & set(db))
 
 
 def _people(components: dict[str, list[_Row]], person_of_root: dict[str, str]) -> pl.DataFrame:
@@ -398,6 +405,7 @@ def _people(components: dict[str, list[_Row]], person_of_root: dict[str, str]) -
         hris = [m for m in members if m.source == "hris"]
         observed = [m for m in members if m.origin == "observed"]
         in_chart = bool(hris)
+        name: str | None
         if hris:
             name = hris[0].name or pid
             email = normalize_email(hris[0].email)
@@ -405,7 +413,7 @@ def _people(components: dict[str, list[_Row]], person_of_root: dict[str, str]) -
             names = Counter(m.name for m in members if m.name)
             name = names.most_common(1)[0][0] if names else None
             if name is None:
-                handles = [m.username or m.native_id for m in members if m.username or m.native_id]
+                handles = [h for m in members if (h := m.username or m.native_id)]
                 name = sorted(handles)[0] if handles else pid
             emails = Counter(
                 normalize_email(m.email) for m in members

@@ -187,9 +187,8 @@ def ingest(
         for table, frame in result.tables.items():
             if table == "identities":
                 continue
-            if table == "memberships":
-                frame = _fill_member_people(frame, resolved)
-            added = _merge_table(tx, table, frame, result, dup_rows, all_rows)
+            rows = _fill_member_people(frame, resolved) if table == "memberships" else frame
+            added = _merge_table(tx, table, rows, result, dup_rows, all_rows)
             rows_added[table] = added
         if result.rejects.height:
             # A problem already on record for the same file and line is not recorded twice.

@@ -39,7 +39,7 @@ rejects
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import polars as pl
 
@@ -75,8 +75,12 @@ TableName = Literal[
 
 UTC_TS: Final = pl.Datetime("us", "UTC")
 
+
+def _schema_from(columns: Mapping[str, Any]) -> pl.Schema:
+    return pl.Schema(columns)
+
 SCHEMAS: Final[dict[str, pl.Schema]] = {
-    "people": pl.Schema(
+    "people": _schema_from(
         {
             "person_id": pl.String,
             "display_name": pl.String,
@@ -85,7 +89,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "in_org_chart": pl.Boolean,
         }
     ),
-    "identities": pl.Schema(
+    "identities": _schema_from(
         {
             "identity_id": pl.String,
             "person_id": pl.String,
@@ -100,7 +104,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "evidence": pl.String,
         }
     ),
-    "units": pl.Schema(
+    "units": _schema_from(
         {
             "unit_id": pl.String,
             "name": pl.String,
@@ -109,7 +113,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "source": pl.String,
         }
     ),
-    "memberships": pl.Schema(
+    "memberships": _schema_from(
         {
             "person_id": pl.String,
             "member_identity_id": pl.String,
@@ -127,7 +131,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "source": pl.String,
         }
     ),
-    "interactions": pl.Schema(
+    "interactions": _schema_from(
         {
             "event_id": pl.String,
             "source": pl.String,
@@ -143,7 +147,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "weight": pl.Float64,
         }
     ),
-    "artifacts": pl.Schema(
+    "artifacts": _schema_from(
         {
             "artifact_id": pl.String,
             "kind": pl.String,
@@ -161,7 +165,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "lines_deleted": pl.Int64,
         }
     ),
-    "touches": pl.Schema(
+    "touches": _schema_from(
         {
             "artifact_id": pl.String,
             "actor_id": pl.String,
@@ -171,7 +175,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "lines_deleted": pl.Int64,
         }
     ),
-    "ownership": pl.Schema(
+    "ownership": _schema_from(
         {
             "rule_id": pl.String,
             "source": pl.String,
@@ -186,7 +190,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "owner_identity_id": pl.String,
         }
     ),
-    "rejects": pl.Schema(
+    "rejects": _schema_from(
         {
             "import_id": pl.String,
             "source_kind": pl.String,

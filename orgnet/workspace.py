@@ -225,10 +225,10 @@ class Workspace:
             tx = Transaction(self, self.meta())
             try:
                 yield tx
+                tx._commit()
             except BaseException:
                 tx._abort()
                 raise
-            tx._commit()
 
     def _collect_garbage(self, meta: dict[str, Any]) -> None:
         """Remove part files no committed generation refers to (left by a crash)."""
@@ -251,6 +251,7 @@ class Transaction:
     _pending: dict[str, tuple[str, pl.DataFrame]] = field(default_factory=dict)
     _written: list[Path] = field(default_factory=list)
     _log: list[dict[str, Any]] = field(default_factory=list)
+    _committed: bool = False
 
     def read(self, table: str) -> pl.DataFrame:
         """The table as this transaction will commit it."""
@@ -291,17 +292,19 @@ class Transaction:
         generation = int(meta.get("generation", 0)) + 1
         tables_dir = ws.path / "tables"
         tables_dir.mkdir(parents=True, exist_ok=True)
-        for table, (mode, df) in self._pending.items():
+        for table, (mode, pending) in self._pending.items():
             names: list[str] = list(meta["tables"].get(table, []))
+            df = pending
             if mode == "replace" or table not in APPEND_TABLES:
                 if mode == "append":
-                    df = pl.concat([ws.read(table), df])
+                    df = pl.concat([ws.read(table), pending])
                 names = []
             if df.height == 0 and mode == "append":
                 continue
             name = f"{table}-{generation:06d}-{len(names)}.parquet"
             target = tables_dir / name
             tmp = tables_dir / f".{name}.tmp"
+            self._written.append(tmp)
             df.write_parquet(tmp, compression="zstd", statistics=True)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -318,9 +321,12 @@ class Transaction:
         meta["updated_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         meta["imports"] = list(meta.get("imports", [])) + self._log
         _atomic_write_bytes(ws.meta_path, json.dumps(meta, indent=1, sort_keys=True).encode())
+        self._committed = True
         ws._collect_garbage(meta)
 
     def _abort(self) -> None:
+        if self._committed:
+            return  # past the commit point: the new files are live
         for f in self._written:
             with contextlib.suppress(OSError):
                 f.unlink()

@@ -12,7 +12,8 @@ in exactly one bucket, so the import summary adds up::
 ``rejected``: the record is unusable (a row in ``rejects`` says why). ``skipped``: the record was
 read and deliberately not turned into events (outside ``--since/--until``, a channel-join notice),
 counted per reason. ``duplicate``: every row the record produced is already stored, or the importer
-found the record repeated in its own input (:meth:`ImportBuilder.duplicate`). ``imported``: the rest. Repairs (a field cleared, a record still imported) and flags go to ``rejects`` too,
+found the record repeated in its own input (:meth:`ImportBuilder.duplicate`). ``imported``: the
+rest. Repairs (a field cleared, a record still imported) and flags go to ``rejects`` too,
 with ``outcome`` ``"repaired"`` or ``"flagged"``, without moving the record out of ``imported``.
 
 Usage::
@@ -34,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -41,13 +43,13 @@ from orgnet._text import clean, excerpt, stable_hash
 from orgnet.schema import ARTIFACT_OUTCOMES, EVENT_KINDS, SCHEMAS
 
 __all__ = [
+    "Identity",
     "ImportBuilder",
-    "progress_hook",
     "ImportCounts",
     "ImportResult",
-    "Identity",
     "MergeStrategy",
     "identity_id_for",
+    "progress_hook",
 ]
 
 MergeStrategy = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
@@ -402,7 +404,7 @@ class ImportBuilder:
         tables: dict[str, pl.DataFrame] = {}
         for table, rows in self._rows.items():
             kept = [r for r in rows if r[_REC] not in rejected]
-            schema = dict(SCHEMAS[table])
+            schema: dict[str, Any] = dict(SCHEMAS[table])
             schema[_REC] = pl.Int64
             cols = {c for r in kept for c in r} if kept else set()
             unknown = cols - set(schema)
@@ -412,7 +414,7 @@ class ImportBuilder:
                 schema=schema
             )
             tables[table] = frame
-        ident_schema = dict(SCHEMAS["identities"])
+        ident_schema: dict[str, Any] = dict(SCHEMAS["identities"])
         ident_schema[_REC] = pl.Int64
         observed = pl.DataFrame(
             [{**r, "person_id": None, "evidence": None, _REC: None}

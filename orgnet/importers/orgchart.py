@@ -62,7 +62,7 @@ def _n(header: str) -> str:
 #: priority order. Sources: FORMATS §16.1 (Workday, BambooHR, Rippling, OrgChart Now, Unaric).
 CANONICAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "employee_id": ("employeeid", "employeenumber", "employeeno", "employee", "empid", "eeid",
-                    "workerid", "personid", "workernumber", "number", "id"),
+                    "workerid", "personid", "id", "workernumber", "number"),
     "effective_date": ("effectivedate", "effectivefrom", "effective", "asofdate", "snapshotdate",
                        "validfrom"),
     "full_name": ("fullname", "name", "employeename", "displayname", "legalname", "workername",
@@ -139,7 +139,8 @@ def parse_date(value: str, *, date_format: str | None = None) -> dt.date:
     ----------
     value
         ``YYYY-MM-DD`` (an ISO date-time is cut to its date) or ``YYYY/MM/DD``; with
-        ``date_format``, that :func:`~datetime.datetime.strptime` format (e.g. ``%d.%m.%Y`` for Unaric).
+        ``date_format``, also that :func:`~datetime.datetime.strptime` format (e.g. ``%d.%m.%Y``
+        for Unaric).
 
     Raises
     ------
@@ -147,12 +148,12 @@ def parse_date(value: str, *, date_format: str | None = None) -> dt.date:
         With a reason fit for the rejects table, e.g. ``ambiguous date '03/04/2024'``.
     """
     text = value.strip()
-    if date_format:
+    m = _ISO_DATE.match(text) or _SLASH_YMD.match(text)
+    if date_format and not m:
         try:
             return dt.datetime.strptime(text, date_format).date()
         except ValueError:
             raise ValueError(f"date {text!r} does not match --date-format {date_format!r}") from None
-    m = _ISO_DATE.match(text) or _SLASH_YMD.match(text)
     if m:
         try:
             return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -204,18 +205,18 @@ def map_columns(
     for fld in fields:
         if fld in mapping:
             continue
-        h = by_norm.get(_n(fld))
-        if h is not None and h not in used:
-            mapping[fld] = h
-            used.add(h)
+        exact = by_norm.get(_n(fld))
+        if exact is not None and exact not in used:
+            mapping[fld] = exact
+            used.add(exact)
     for fld, aliases in fields.items():
         if fld in mapping:
             continue
         for alias in aliases:
-            h = by_norm.get(alias)
-            if h is not None and h not in used:
-                mapping[fld] = h
-                used.add(h)
+            found = by_norm.get(alias)
+            if found is not None and found not in used:
+                mapping[fld] = found
+                used.add(found)
                 break
     return mapping
 
@@ -518,17 +519,17 @@ def _validate_managers(spans: list[_Span], b: ImportBuilder) -> None:
         for start in starting:
             chain = [start.employee_id]
             seen = {start.employee_id}
-            node = active.get(start.manager or "")
-            while node is not None and node.manager:
-                if node.employee_id in seen:
+            cur: _Span | None = start
+            cycle: list[_Span] = []
+            while cur is not None and cur.manager:
+                if cur.manager in seen:
+                    cycle = [active[e] for e in chain[chain.index(cur.manager):]]
                     break
-                seen.add(node.employee_id)
-                chain.append(node.employee_id)
-                node = active.get(node.manager)
-            if node is None or not node.manager or node.manager not in seen:
+                chain.append(cur.manager)
+                seen.add(cur.manager)
+                cur = active.get(cur.manager)
+            if not cycle:
                 continue
-            cycle_start = chain.index(node.manager)
-            cycle = [active[e] for e in chain[cycle_start:]]
             breaker = max(cycle, key=lambda s: (s.valid_from, s.line, s.employee_id))
             b.attach(breaker.rec)
             path = " -> ".join([*(c.employee_id for c in cycle), cycle[0].employee_id])
@@ -964,7 +965,7 @@ def import_orgchart(
 
 def _default_source_name(p: Path) -> str:
     stem = p.name.split(".")[0]
-    for suffix in ("_team_members", "_members", "_memberships", "_start", "_end"):
+    for suffix in ("_team_members", "_members", "_memberships", "_start", "_end", "_monthly"):
         stem = stem.removesuffix(suffix)
     return slugify(stem) or "teams"
 

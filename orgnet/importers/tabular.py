@@ -128,7 +128,7 @@ def _read_json(path: Path, text: str, codec: str) -> Table:
     stripped = text.lstrip()
     records: list[tuple[int, Any]] = []
     bad: list[tuple[int, str, str]] = []
-    if stripped.startswith("[") or stripped.startswith("{") and "\n{" not in stripped:
+    if stripped.startswith("[") or (stripped.startswith("{") and "\n{" not in stripped):
         try:
             data = loads_strict(text)
         except JsonRecordError as exc:
@@ -153,15 +153,15 @@ def _read_json(path: Path, text: str, codec: str) -> Table:
                 bad.append((lineno, str(exc), line[:200]))
     headers: list[str] = []
     rows: list[TableRow] = []
-    for line, item in records:
+    for recno, item in records:
         if not isinstance(item, dict):
-            bad.append((line, f"expected an object, got {type(item).__name__}", str(item)[:200]))
+            bad.append((recno, f"expected an object, got {type(item).__name__}", str(item)[:200]))
             continue
         flat = _flatten(item)
         for key in flat:
             if key not in headers:
                 headers.append(key)
-        rows.append(TableRow(line, {k: _cell(v) for k, v in flat.items()}))
+        rows.append(TableRow(recno, {k: _cell(v) for k, v in flat.items()}))
     return Table(str(path), headers, rows, codec, bad)
 
 
