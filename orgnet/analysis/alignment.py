@@ -1,0 +1,703 @@
+"""Informal vs formal alignment (ANALYSES §1): communities, NMI/ARI, informal teams, misaligned
+people, org change lag.
+
+Measures
+--------
+- Communities: Louvain (Blondel et al. 2008, scikit-network) on the undirected collaboration graph,
+  fixed seed. The resolution is chosen from a grid so that the median community size is closest to
+  the median formal unit size at the compared level (communities at the granularity of the units they
+  are compared with); pass ``resolution`` to fix it.
+- Agreement: normalised mutual information (arithmetic normalisation, as scikit-learn's default) and
+  the adjusted Rand index (Hubert and Arabie 1985) between communities and formal units.
+- Informal teams: groups of people from several units whose cross-unit ties are far stronger than
+  the baseline density between their units predicts ("lift"), found as dense groups in the graph of
+  high-lift cross-unit ties.
+- Misaligned people: own-unit share of collaboration weight below 25% while one other unit takes
+  the majority.
+- Org change lag: monthly informal home unit (largest share of collaboration weight) against the
+  effective-dated formal unit; a formal move to Q that follows months of working in Q.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Final
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from scipy.special import comb
+from sknetwork.clustering import Louvain, get_modularity
+
+from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.dataset import Dataset, Window
+from orgnet.findings import Finding, make_finding
+from orgnet.schema import frame_schema
+
+__all__ = [
+    "ALIGNMENT_SCHEMA",
+    "COMMUNITY_SCHEMA",
+    "INFORMAL_TEAM_SCHEMA",
+    "MISALIGNED_SCHEMA",
+    "ORG_CHANGE_LAG_SCHEMA",
+    "UNIT_FRAGMENTATION_SCHEMA",
+    "adjusted_rand_index",
+    "alignment_scores",
+    "communities",
+    "find_informal_team",
+    "find_misaligned_person",
+    "find_org_change_lag",
+    "informal_teams",
+    "misaligned_people",
+    "normalized_mutual_info",
+    "org_change_lag",
+    "unit_fragmentation",
+]
+
+COMMUNITY_SCHEMA: Final = frame_schema({"person_id": pl.String, "community": pl.String, "unit_id": pl.String})
+ALIGNMENT_SCHEMA: Final = frame_schema({
+    "unit_kind": pl.String, "n_people": pl.Int64, "n_units": pl.Int64, "n_communities": pl.Int64,
+    "resolution": pl.Float64, "modularity": pl.Float64, "nmi": pl.Float64, "ari": pl.Float64,
+})
+UNIT_FRAGMENTATION_SCHEMA: Final = frame_schema({
+    "unit_id": pl.String, "size": pl.Int64, "n_communities": pl.Int64, "entropy": pl.Float64,
+    "main_community": pl.String, "main_share": pl.Float64,
+})
+INFORMAL_TEAM_SCHEMA: Final = frame_schema({
+    "group": pl.String, "members": pl.List(pl.String), "units": pl.List(pl.String),
+    "size": pl.Int64, "n_units": pl.Int64, "top_unit_share": pl.Float64,
+    "internal_weight": pl.Float64, "expected_weight": pl.Float64, "lift": pl.Float64,
+    "density": pl.Float64,
+})
+MISALIGNED_SCHEMA: Final = frame_schema({
+    "person_id": pl.String, "unit_id": pl.String, "total_weight": pl.Float64,
+    "own_share": pl.Float64, "top_other_unit": pl.String, "top_other_share": pl.Float64,
+})
+ORG_CHANGE_LAG_SCHEMA: Final = frame_schema({
+    "person_id": pl.String, "from_unit": pl.String, "to_unit": pl.String,
+    "informal_since": pl.Date, "formal_since": pl.Date, "lag_days": pl.Int64,
+    "windows_observed": pl.Int64, "mean_share": pl.Float64,
+})
+
+_MONTHLY_SCHEMA: Final = frame_schema(
+    {"month": pl.Date, "person_id": pl.String, "informal_unit": pl.String, "share": pl.Float64})
+_MOVES_SCHEMA: Final = frame_schema(
+    {"person_id": pl.String, "from_unit": pl.String, "to_unit": pl.String, "formal_since": pl.Date})
+_RESOLUTIONS: Final = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+
+
+def _empty(schema: pl.Schema | dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+# -- partition agreement ------------------------------------------------------------------------
+
+
+def _contingency(a: list[str], b: list[str]) -> np.ndarray:
+    ai = {x: i for i, x in enumerate(sorted(set(a)))}
+    bi = {x: i for i, x in enumerate(sorted(set(b)))}
+    table = np.zeros((len(ai), len(bi)), dtype=np.float64)
+    for x, y in zip(a, b, strict=True):
+        table[ai[x], bi[y]] += 1
+    return table
+
+
+def normalized_mutual_info(a: list[str], b: list[str]) -> float:
+    """NMI of two labelings with arithmetic-mean normalisation; 1 for identical partitions."""
+    if len(a) == 0:
+        return float("nan")
+    t = _contingency(a, b)
+    n = t.sum()
+    pa, pb = t.sum(axis=1) / n, t.sum(axis=0) / n
+    ha = -float(np.sum(pa * np.log(pa)))
+    hb = -float(np.sum(pb * np.log(pb)))
+    nz = t > 0
+    pij = t[nz] / n
+    mi = float(np.sum(pij * np.log(pij / np.outer(pa, pb)[nz])))
+    denom = (ha + hb) / 2
+    if denom == 0:
+        return 1.0
+    return max(0.0, min(1.0, mi / denom))
+
+
+def adjusted_rand_index(a: list[str], b: list[str]) -> float:
+    """Adjusted Rand index (Hubert and Arabie 1985); 1 for identical partitions, ~0 for chance."""
+    if len(a) < 2:
+        return float("nan")
+    t = _contingency(a, b)
+    n = t.sum()
+    sum_ij = float(comb(t, 2).sum())
+    sum_a = float(comb(t.sum(axis=1), 2).sum())
+    sum_b = float(comb(t.sum(axis=0), 2).sum())
+    total = float(comb(n, 2))
+    expected = sum_a * sum_b / total
+    max_index = (sum_a + sum_b) / 2
+    if max_index == expected:
+        return 1.0
+    return (sum_ij - expected) / (max_index - expected)
+
+
+# -- communities --------------------------------------------------------------------------------
+
+
+def _louvain(adj: sp.csr_matrix, resolution: float, seed: int) -> np.ndarray:
+    labels: np.ndarray = Louvain(resolution=resolution, modularity="newman",
+                                 random_state=seed).fit_predict(adj)
+    return labels
+
+
+def _community_run(ctx: AnalysisContext, resolution: float | None, seed: int) -> dict[str, object]:
+    key = ("communities", resolution, seed, ctx.unit_kind)
+    if key in ctx._cache:
+        cached: dict[str, object] = ctx._cache[key]
+        return cached
+    graph = ctx.graph("collaboration")
+    home = ctx.home_unit()
+    active = set(graph.edges["src"]) | set(graph.edges["dst"])
+    nodes = [n for n in graph.nodes if n in active]
+    out: dict[str, object] = {"labels": {}, "resolution": float("nan"), "modularity": float("nan")}
+    if len(nodes) >= 3:
+        sub = graph.restrict(nodes)
+        adj, names = sub.to_sparse()
+        adj = sp.csr_matrix(adj)
+        if resolution is None:
+            sizes = sorted(ctx.unit_sizes().values())
+            target = float(np.median(sizes)) if sizes else 8.0
+            best: tuple[float, float, np.ndarray] | None = None
+            for r in _RESOLUTIONS:
+                labels = _louvain(adj, r, seed)
+                counts = np.bincount(labels)
+                gap = abs(math.log(max(float(np.median(counts)), 1.0) / max(target, 1.0)))
+                if best is None or gap < best[0] - 1e-9:
+                    best = (gap, r, labels)
+            assert best is not None
+            _gap, chosen, labels = best
+        else:
+            chosen, labels = resolution, _louvain(adj, resolution, seed)
+        modularity = float(get_modularity(adj, labels, resolution=1.0))
+        out = {
+            "labels": {names[i]: f"c{int(labels[i]):03d}" for i in range(len(names))},
+            "resolution": chosen,
+            "modularity": modularity,
+        }
+    out["home"] = home
+    ctx._cache[key] = out
+    return out
+
+
+def communities(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    resolution: float | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Communities of the collaboration graph (Louvain, scikit-network).
+
+    Parameters
+    ----------
+    resolution
+        Louvain resolution; ``None`` picks it so community sizes match formal unit sizes.
+    seed
+        Random state of Louvain (results are deterministic for a seed).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``person_id``, ``community`` (``c000``...), ``unit_id`` (formal unit at the compared level,
+        null when none); people with collaboration ties only; sorted by ``person_id``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    run = _community_run(ctx, resolution, seed)
+    labels: dict[str, str] = run["labels"]  # type: ignore[assignment]
+    home: dict[str, str] = run["home"]  # type: ignore[assignment]
+    if not labels:
+        return _empty(COMMUNITY_SCHEMA)
+    return pl.DataFrame(
+        [(p, c, home.get(p)) for p, c in sorted(labels.items())], schema=COMMUNITY_SCHEMA,
+        orient="row",
+    )
+
+
+def alignment_scores(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    resolution: float | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """How well communities match formal units: one row.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``unit_kind, n_people`` (with both a community and a unit), ``n_units, n_communities,
+        resolution, modularity, nmi, ari``. Empty when fewer than 3 people collaborate.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    run = _community_run(ctx, resolution, seed)
+    labels: dict[str, str] = run["labels"]  # type: ignore[assignment]
+    home: dict[str, str] = run["home"]  # type: ignore[assignment]
+    pairs = [(labels[p], home[p]) for p in sorted(labels) if p in home]
+    if len(pairs) < 3:
+        return _empty(ALIGNMENT_SCHEMA)
+    comm = [c for c, _ in pairs]
+    units = [u for _, u in pairs]
+    return pl.DataFrame(
+        [{
+            "unit_kind": ctx.unit_kind, "n_people": len(pairs), "n_units": len(set(units)),
+            "n_communities": len(set(comm)), "resolution": run["resolution"],
+            "modularity": run["modularity"], "nmi": normalized_mutual_info(units, comm),
+            "ari": adjusted_rand_index(units, comm),
+        }],
+        schema=ALIGNMENT_SCHEMA,
+    )
+
+
+def unit_fragmentation(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    resolution: float | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Per formal unit: how many communities its people fall into.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``unit_id, size`` (people with a community), ``n_communities, entropy`` (Shannon, nats),
+        ``main_community, main_share``; sorted by ``unit_id``.
+    """
+    comm = communities(data, window=window, unit_kind=unit_kind, resolution=resolution, seed=seed)
+    comm = comm.drop_nulls("unit_id")
+    if comm.height == 0:
+        return _empty(UNIT_FRAGMENTATION_SCHEMA)
+    counts = comm.group_by("unit_id", "community").len().with_columns(
+        (pl.col("len") / pl.col("len").sum().over("unit_id")).alias("p")
+    )
+    return (
+        counts.sort(["unit_id", "len", "community"], descending=[False, True, False])
+        .group_by("unit_id", maintain_order=True)
+        .agg(
+            pl.col("len").sum().cast(pl.Int64).alias("size"),
+            pl.len().cast(pl.Int64).alias("n_communities"),
+            (-(pl.col("p") * pl.col("p").log()).sum()).alias("entropy"),
+            pl.col("community").first().alias("main_community"),
+            pl.col("p").first().alias("main_share"),
+        )
+        .sort("unit_id")
+        .cast(UNIT_FRAGMENTATION_SCHEMA)
+    )
+
+
+# -- informal teams -----------------------------------------------------------------------------
+
+
+def _unit_pair_density(
+    edges: pl.DataFrame, home: dict[str, str], sizes: dict[str, int]
+) -> dict[tuple[str, str], float]:
+    """Mean tie weight per possible pair between two different units (the baseline)."""
+    totals: dict[tuple[str, str], float] = {}
+    for s, d, w in edges.iter_rows():
+        us, ud = home.get(s), home.get(d)
+        if us is None or ud is None or us == ud:
+            continue
+        key = (us, ud) if us < ud else (ud, us)
+        totals[key] = totals.get(key, 0.0) + w
+    return {k: v / (sizes[k[0]] * sizes[k[1]]) for k, v in totals.items()}
+
+
+def informal_teams(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    min_lift: float = 4.0,
+    min_size: int = 3,
+    max_top_share: float = 0.7,
+    min_density: float = 0.6,
+) -> pl.DataFrame:
+    """Groups of people from several units tied far more strongly than their units' baseline.
+
+    A cross-unit tie's *lift* is its collaboration weight divided by the mean weight per possible
+    pair between the two units. Groups are the Louvain communities of the graph of cross-unit ties
+    with lift >= ``min_lift`` (plus the ties among those people inside one unit); a group counts when
+    it has >= ``min_size`` people from >= 2 units, no unit holds more than ``max_top_share``, and at
+    least ``min_density`` of its member pairs are tied.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``group, members, units, size, n_units, top_unit_share, internal_weight`` (collaboration
+        weight among members across units), ``expected_weight`` (baseline for the same pairs),
+        ``lift`` (their ratio), ``density``; sorted by ``lift`` descending then ``group``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    graph = ctx.graph("collaboration")
+    home = ctx.home_unit()
+    sizes = ctx.unit_sizes()
+    edges = graph.edges
+    if edges.height == 0 or not home:
+        return _empty(INFORMAL_TEAM_SCHEMA)
+    density = _unit_pair_density(edges, home, sizes)
+    strong = nx.Graph()
+    weights: dict[tuple[str, str], float] = {}
+    for s, d, w in edges.iter_rows():
+        weights[(s, d) if s < d else (d, s)] = w
+        us, ud = home.get(s), home.get(d)
+        if us is None or ud is None or us == ud:
+            continue
+        base = density.get((us, ud) if us < ud else (ud, us), 0.0)
+        if base > 0 and w / base >= min_lift:
+            strong.add_edge(s, d, weight=w)
+    if strong.number_of_nodes() == 0:
+        return _empty(INFORMAL_TEAM_SCHEMA)
+    # Close same-unit ties among the candidates, so a group's internal structure is complete.
+    cands = sorted(strong.nodes)
+    for i, a in enumerate(cands):
+        for b in cands[i + 1:]:
+            w = weights.get((a, b))
+            if w and home.get(a) == home.get(b):
+                strong.add_edge(a, b, weight=w)
+    groups = nx.community.louvain_communities(strong, weight="weight", seed=0)
+    rows = []
+    for members_set in groups:
+        members = sorted(members_set)
+        if len(members) < min_size:
+            continue
+        units = [home[m] for m in members]
+        top_share = max(units.count(u) for u in set(units)) / len(units)
+        if len(set(units)) < 2 or top_share > max_top_share:
+            continue
+        tied = internal = expected = 0.0
+        n_pairs = 0
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                n_pairs += 1
+                w = weights.get((a, b), 0.0)
+                tied += 1 if w > 0 else 0
+                ua, ub = home[a], home[b]
+                if ua != ub:
+                    internal += w
+                    expected += density.get((ua, ub) if ua < ub else (ub, ua), 0.0)
+        dens = tied / n_pairs if n_pairs else 0.0
+        if dens < min_density or expected <= 0:
+            continue
+        rows.append({
+            "group": "g-" + "-".join(members)[:60], "members": members,
+            "units": sorted(set(units)), "size": len(members), "n_units": len(set(units)),
+            "top_unit_share": top_share, "internal_weight": internal,
+            "expected_weight": expected, "lift": internal / expected, "density": dens,
+        })
+    if not rows:
+        return _empty(INFORMAL_TEAM_SCHEMA)
+    return pl.DataFrame(rows, schema=INFORMAL_TEAM_SCHEMA).sort(
+        ["lift", "group"], descending=[True, False]
+    )
+
+
+def find_informal_team(ctx: AnalysisContext, *, min_lift: float = 6.0) -> list[Finding]:
+    """``informal_team`` findings: severity grows with lift (log scale) and group size.
+
+    ``severity = min(1, log10(lift) / 2) * min(1, size / 5)``.
+    """
+    df = informal_teams(ctx)
+    fctx = ctx.finding_context()
+    out = []
+    for row in df.filter(pl.col("lift") >= min_lift).iter_rows(named=True):
+        sev = min(1.0, math.log10(row["lift"]) / 2) * min(1.0, row["size"] / 5)
+        names = ", ".join(fctx.person(p) for p in row["members"][:4])
+        more = f" and {row['size'] - 4} more" if row["size"] > 4 else ""
+        units = ", ".join(fctx.unit(u) for u in row["units"])
+        title = (f"{names}{more} work together like a team across {units}: "
+                 f"{row['lift']:.0f}x the usual collaboration between their units")
+        out.append(make_finding(
+            "informal_team", sev, title, people=row["members"], units=row["units"],
+            evidence={"members": row["members"], "units": row["units"],
+                      "internal_weight": row["internal_weight"],
+                      "expected_weight": row["expected_weight"], "lift": row["lift"],
+                      "density": row["density"], "top_unit_share": row["top_unit_share"]},
+            ctx=fctx,
+        ))
+    return out
+
+
+# -- misaligned people --------------------------------------------------------------------------
+
+
+def _unit_shares(ctx: AnalysisContext, graph_edges: pl.DataFrame, home: dict[str, str]) -> pl.DataFrame:
+    """Per person and partner unit: collaboration weight (both directions of undirected edges)."""
+    both = pl.concat([
+        graph_edges.select(pl.col("src").alias("person_id"), pl.col("dst").alias("other"), "weight"),
+        graph_edges.select(pl.col("dst").alias("person_id"), pl.col("src").alias("other"), "weight"),
+    ])
+    units = pl.DataFrame(list(home.items()), schema={"other": pl.String, "other_unit": pl.String},
+                         orient="row")
+    return (
+        both.join(units, on="other", how="inner")
+        .group_by("person_id", "other_unit").agg(pl.col("weight").sum())
+        .with_columns((pl.col("weight") / pl.col("weight").sum().over("person_id")).alias("share"),
+                      pl.col("weight").sum().over("person_id").alias("total"))
+    )
+
+
+def misaligned_people(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    max_own_share: float = 0.25,
+    min_other_share: float = 0.5,
+    min_activity_quantile: float = 0.25,
+) -> pl.DataFrame:
+    """People who mostly collaborate with one other unit than their own.
+
+    Only people whose total collaboration weight is at least the ``min_activity_quantile``
+    quantile of everyone's are considered (too little data says nothing).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``person_id, unit_id`` (formal), ``total_weight, own_share, top_other_unit,
+        top_other_share``; sorted by ``top_other_share`` descending then ``person_id``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    home = ctx.home_unit()
+    edges = ctx.graph("collaboration").edges
+    if edges.height == 0 or not home:
+        return _empty(MISALIGNED_SCHEMA)
+    shares = _unit_shares(ctx, edges, home)
+    homes = pl.DataFrame(list(home.items()), schema={"person_id": pl.String, "unit_id": pl.String},
+                         orient="row")
+    s = shares.join(homes, on="person_id", how="inner")
+    own = s.filter(pl.col("other_unit") == pl.col("unit_id")).select("person_id", pl.col("share").alias(
+        "own_share"))
+    top = (
+        s.filter(pl.col("other_unit") != pl.col("unit_id"))
+        .sort(["person_id", "share", "other_unit"], descending=[False, True, False])
+        .unique("person_id", keep="first")
+        .select("person_id", "unit_id", pl.col("total").alias("total_weight"),
+                pl.col("other_unit").alias("top_other_unit"), pl.col("share").alias("top_other_share"))
+    )
+    out = top.join(own, on="person_id", how="left").with_columns(pl.col("own_share").fill_null(0.0))
+    floor = float(s.select(pl.col("total").quantile(min_activity_quantile)).item() or 0.0)
+    out = out.filter(
+        (pl.col("own_share") < max_own_share) & (pl.col("top_other_share") > min_other_share)
+        & (pl.col("total_weight") >= floor)
+    )
+    return out.select(list(MISALIGNED_SCHEMA)).cast(MISALIGNED_SCHEMA).sort(
+        ["top_other_share", "person_id"], descending=[True, False]
+    )
+
+
+def find_misaligned_person(ctx: AnalysisContext) -> list[Finding]:
+    """``misaligned_person`` findings; ``severity = top_other_share - own_share`` (0..1)."""
+    df = misaligned_people(ctx)
+    fctx = ctx.finding_context()
+    lag = {(r[0], r[1]) for r in org_change_lag(ctx).select("person_id", "to_unit").rows()}
+    out = []
+    for r in df.iter_rows(named=True):
+        if (r["person_id"], r["top_other_unit"]) in lag:
+            continue  # already explained as an org change lag
+        title = (f"{fctx.person(r['person_id'])} is in {fctx.unit(r['unit_id'])} on the chart but does "
+                 f"{r['top_other_share']:.0%} of their collaboration with "
+                 f"{fctx.unit(r['top_other_unit'])} (own unit {r['own_share']:.0%})")
+        out.append(make_finding(
+            "misaligned_person", r["top_other_share"] - r["own_share"], title,
+            people=[r["person_id"]], units=[r["unit_id"], r["top_other_unit"]],
+            evidence={"own_unit": r["unit_id"], "own_share": r["own_share"],
+                      "top_other_unit": r["top_other_unit"], "top_other_share": r["top_other_share"],
+                      "total_weight": r["total_weight"]},
+            ctx=fctx,
+        ))
+    return out
+
+
+# -- org change lag -----------------------------------------------------------------------------
+
+
+def _month_starts(lo: dt.datetime, hi: dt.datetime) -> list[dt.date]:
+    day = dt.date(lo.year, lo.month, 1)
+    out = []
+    while day <= hi.date():
+        out.append(day)
+        day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return out
+
+
+def _informal_home_by_month(ctx: AnalysisContext, min_share: float) -> pl.DataFrame:
+    lo, hi = ctx.window.since, ctx.window.until
+    dlo, dhi = ctx.data.time_range()
+    lo = lo or dlo
+    hi = hi or dhi
+    if lo is None or hi is None:
+        return _empty(_MONTHLY_SCHEMA)
+    rows = []
+    for start in _month_starts(lo, hi):
+        end = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+        sub = AnalysisContext(
+            ctx.data, window=Window.of(start, end), unit_kind=ctx.unit_kind,
+            graph_options=ctx.graph_options, at=start, min_group_size=ctx.min_group_size,
+        )
+        edges = sub.graph("collaboration").edges
+        if edges.height == 0:
+            continue
+        # Informal home: compare with everyone's units at the END of the period, so a unit that
+        # did not exist yet on the chart can still be someone's informal home.
+        home_end = ctx.home_unit()
+        shares = _unit_shares(sub, edges, home_end)
+        best = (
+            shares.sort(["person_id", "share", "other_unit"], descending=[False, True, False])
+            .unique("person_id", keep="first")
+            .filter(pl.col("share") >= min_share)
+            .select(pl.lit(start).alias("month"), "person_id",
+                    pl.col("other_unit").alias("informal_unit"), "share")
+        )
+        rows.append(best)
+    if not rows:
+        return _empty(_MONTHLY_SCHEMA)
+    return pl.concat(rows)
+
+
+def org_change_lag(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    min_share: float = 0.5,
+    min_windows: int = 2,
+    min_lag_days: int = 45,
+) -> pl.DataFrame:
+    """People whose informal home moved to a unit long before the chart moved them there.
+
+    For each month, a person's informal home is the unit holding the largest share (>= ``min_share``)
+    of their collaboration weight. A formal move into unit Q on date D (a membership in Q starting
+    on D, after a different unit or none) is *lagging* when the informal home was Q in at least
+    ``min_windows`` months before D, continuously up to D's month; the lag runs from the first of
+    those months.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``person_id, from_unit`` (formal unit before the move, null if none), ``to_unit,
+        informal_since, formal_since, lag_days, windows_observed, mean_share``; sorted by
+        ``lag_days`` descending then ``person_id``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    key = ("org_change_lag", min_share, min_windows, min_lag_days)
+    if key in ctx._cache:
+        cached: pl.DataFrame = ctx._cache[key]
+        return cached
+    result = _empty(ORG_CHANGE_LAG_SCHEMA)
+    moves = _formal_moves(ctx)
+    if moves.height:
+        monthly = _informal_home_by_month(ctx, min_share)
+        rows = []
+        for r in moves.iter_rows(named=True):
+            seen = monthly.filter(
+                (pl.col("person_id") == r["person_id"]) & (pl.col("month") < r["formal_since"])
+            ).sort("month", descending=True)
+            streak = []
+            for m in seen.iter_rows(named=True):
+                if m["informal_unit"] != r["to_unit"]:
+                    break
+                streak.append(m)
+            if len(streak) < min_windows:
+                continue
+            since = streak[-1]["month"]
+            lag = (r["formal_since"] - since).days
+            if lag < min_lag_days:
+                continue
+            rows.append({
+                "person_id": r["person_id"], "from_unit": r["from_unit"], "to_unit": r["to_unit"],
+                "informal_since": since, "formal_since": r["formal_since"], "lag_days": lag,
+                "windows_observed": len(streak),
+                "mean_share": float(np.mean([m["share"] for m in streak])),
+            })
+        if rows:
+            result = pl.DataFrame(rows, schema=ORG_CHANGE_LAG_SCHEMA).sort(
+                ["lag_days", "person_id"], descending=[True, False])
+    ctx._cache[key] = result
+    return result
+
+
+def _formal_moves(ctx: AnalysisContext) -> pl.DataFrame:
+    """Membership starts into a unit (at the compared level) inside the window."""
+    from orgnet.graph.formal import INACTIVE_ROLES, unit_ancestors
+
+    m = ctx.data.memberships.filter(~pl.col("role").is_in(sorted(INACTIVE_ROLES)))
+    if m.height == 0:
+        return _empty(_MOVES_SCHEMA)
+    anc = unit_ancestors(ctx.data.units).filter(pl.col("ancestor_kind") == ctx.unit_kind)
+    nearest = anc.sort("distance").unique("unit_id", keep="first").select("unit_id", "ancestor_id")
+    m = m.join(nearest, on="unit_id", how="inner").select(
+        "person_id", pl.col("ancestor_id").alias("unit"), "valid_from", "valid_to")
+    m = m.sort("person_id", "valid_from", nulls_last=False)
+    lo, hi = ctx.window.since, ctx.window.until
+    rows = []
+    for pid, group in m.group_by("person_id", maintain_order=True):
+        spans = group.rows(named=True)
+        for i, span in enumerate(spans):
+            start = span["valid_from"]
+            if start is None:
+                continue
+            if lo is not None and start < lo.date():
+                continue
+            if hi is not None and start >= hi.date():
+                continue
+            before = {s["unit"] for s in spans[:i]
+                      if (s["valid_to"] is None or s["valid_to"] >= start) and s["unit"] != span["unit"]}
+            had_it = any(s["unit"] == span["unit"] and s["valid_to"] == start for s in spans[:i])
+            if had_it:
+                continue  # a change of title or manager inside the same unit
+            rows.append({"person_id": pid[0], "from_unit": sorted(before)[0] if before else None,
+                         "to_unit": span["unit"], "formal_since": start})
+    moves = pl.DataFrame(rows, schema=_MOVES_SCHEMA)
+    return _drop_reorgs(ctx, moves)
+
+
+def _drop_reorgs(ctx: AnalysisContext, moves: pl.DataFrame) -> pl.DataFrame:
+    """Moves shared by most of the old unit on the same day are a reorganisation, not a person
+    changing teams: the informal network had nothing to lag behind."""
+    if moves.height == 0:
+        return moves
+    groups = moves.drop_nulls("from_unit").group_by("from_unit", "to_unit", "formal_since").agg(
+        pl.len().alias("movers"))
+    reorg = []
+    for r in groups.iter_rows(named=True):
+        before = ctx.membership(at=r["formal_since"] - dt.timedelta(days=1))
+        size = before.filter(pl.col("unit_id") == r["from_unit"]).height
+        if r["movers"] >= 2 and size and r["movers"] >= 0.5 * size:
+            reorg.append((r["from_unit"], r["to_unit"], r["formal_since"]))
+    if not reorg:
+        return moves
+    drop = pl.DataFrame(reorg, schema=frame_schema(
+        {"from_unit": pl.String, "to_unit": pl.String, "formal_since": pl.Date}), orient="row")
+    return moves.join(drop, on=["from_unit", "to_unit", "formal_since"], how="anti")
+
+
+def find_org_change_lag(ctx: AnalysisContext) -> list[Finding]:
+    """``org_change_lag`` findings; ``severity = min(1, lag_days / 180) * mean_share``."""
+    fctx = ctx.finding_context()
+    out = []
+    for r in org_change_lag(ctx).iter_rows(named=True):
+        months = r["lag_days"] / 30.4
+        title = (f"{fctx.person(r['person_id'])} worked mainly with {fctx.unit(r['to_unit'])} for "
+                 f"{months:.0f} months before the org chart moved them there")
+        units = [u for u in (r["from_unit"], r["to_unit"]) if u]
+        out.append(make_finding(
+            "org_change_lag", min(1.0, r["lag_days"] / 180) * r["mean_share"], title,
+            people=[r["person_id"]], units=units,
+            evidence={"from_unit": r["from_unit"], "to_unit": r["to_unit"],
+                      "informal_since": r["informal_since"], "formal_since": r["formal_since"],
+                      "lag_days": r["lag_days"], "windows_observed": r["windows_observed"],
+                      "mean_share": r["mean_share"]},
+            ctx=fctx,
+        ))
+    return out
