@@ -1,0 +1,406 @@
+"""Read a zip export (or a directory with the same layout) safely, without extracting it.
+
+Exports from chat tools arrive as zip files built by someone else, so every member name and size
+is untrusted (FORMATS §17.1). :class:`SafeArchive` lists and reads members in memory, streaming,
+after validating them:
+
+Whole archive refused (:class:`~orgnet.exceptions.InputError` naming the member)
+    absolute member names (``/x``, ``C:\\x``, ``\\\\server\\x``), ``..`` segments after
+    normalising ``\\`` to ``/`` (Zip Slip), more members than ``max_members``, several
+    central-directory entries pointing at the same or overlapping data (overlapping-entry zip
+    bombs), and more bytes inflated in total than ``min(max_total_bytes, ratio x archive size)``
+    (counted on the bytes actually read, never on the header's claimed size).
+
+One member refused (listed in :attr:`SafeArchive.problems`, the import goes on)
+    NUL or control characters in the name, names longer than ``max_name_length``, a name that
+    collides with an earlier member after NFC normalisation and case folding, symlink entries,
+    encrypted members, and a member inflating past ``max_member_bytes``
+    (:class:`ArchiveMemberError` from :meth:`SafeArchive.read`).
+
+Nested archives are never opened: a ``.zip`` inside the export is just bytes that no importer
+reads. Directory members follow the same name rules; symlinks inside the directory are refused
+and never followed.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import lzma
+import os
+import re
+import stat
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Final
+
+from orgnet.exceptions import InputError
+from orgnet.importers._base import ImportBuilder
+
+__all__ = [
+    "DEFAULT_MAX_MEMBERS",
+    "DEFAULT_MAX_MEMBER_BYTES",
+    "DEFAULT_MAX_TOTAL_BYTES",
+    "DEFAULT_RATIO",
+    "ArchiveMemberError",
+    "ArchiveProblem",
+    "SafeArchive",
+    "iter_bounded_lines",
+    "member_file",
+    "member_label",
+]
+
+DEFAULT_MAX_MEMBER_BYTES: Final = 1024**3
+DEFAULT_MAX_TOTAL_BYTES: Final = 16 * 1024**3
+DEFAULT_MAX_MEMBERS: Final = 1_000_000
+DEFAULT_RATIO: Final = 100
+#: Archives smaller than this may inflate to ``ratio x RATIO_FLOOR_BYTES``: a tiny export of
+#: short JSON files compresses well and is harmless anyway.
+RATIO_FLOOR_BYTES: Final = 1024 * 1024
+DEFAULT_MAX_NAME_LENGTH: Final = 1024
+_CHUNK: Final = 1024 * 1024
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DRIVE: Final = re.compile(r"^[A-Za-z]:")
+
+
+class ArchiveMemberError(ValueError):
+    """One member cannot be read safely (too large, encrypted, corrupt); the others can."""
+
+
+@dataclass(frozen=True)
+class ArchiveProblem:
+    """A member refused while listing the archive."""
+
+    name: str
+    reason: str
+
+
+def _unsafe_path(name: str) -> str | None:
+    """Reason a member name is an attack on the extraction path, or ``None``."""
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or _DRIVE.match(norm):
+        return "absolute member path"
+    if ".." in norm.split("/"):
+        return "member path escapes the archive ('..' segment)"
+    return None
+
+
+def _bad_name(name: str, max_len: int) -> str | None:
+    """Reason a single member name is unusable (the archive itself may still be fine)."""
+    if len(name.encode("utf-8", "surrogatepass")) > max_len:
+        return f"member name longer than {max_len} bytes"
+    if _CONTROL.search(name):
+        return "NUL or control character in member name"
+    return None
+
+
+def _collision(other: str) -> str:
+    return f"member name collides with {other!r} (same after NFC/case folding)"
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name.replace("\\", "/")).casefold()
+
+
+class _CountingReader(io.RawIOBase):
+    """Raw stream that stops with an error once a member or the archive exceeds its budget."""
+
+    def __init__(self, inner: IO[bytes], archive: SafeArchive, name: str) -> None:
+        self._inner = inner
+        self._archive = archive
+        self._name = name
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._inner.read(len(buffer))
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError,
+                zlib.error, lzma.LZMAError) as exc:
+            raise ArchiveMemberError(f"corrupt member {self._name!r}: {exc}") from exc
+        n = len(data)
+        self._count += n
+        self._archive._account(self._name, n, self._count)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class SafeArchive:
+    """A zip file or directory whose members are read in memory after validation.
+
+    Parameters
+    ----------
+    path
+        A ``.zip`` file, or a directory laid out like the unpacked zip.
+    max_member_bytes
+        Largest number of bytes one member may inflate to.
+    max_total_bytes
+        Budget for all bytes read from the archive.
+    max_members
+        Largest number of members.
+    ratio
+        Total bytes read may not exceed ``ratio`` times the archive size (zip only; archives under
+        1 MiB count as 1 MiB).
+    max_name_length
+        Longest member name, in UTF-8 bytes.
+
+    Raises
+    ------
+    InputError
+        When the path cannot be read, is not a zip or directory, or the archive is unsafe.
+
+    Examples
+    --------
+    >>> with SafeArchive("export.zip") as archive:  # doctest: +SKIP
+    ...     users = archive.read("users.json")
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+        max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+        max_members: int = DEFAULT_MAX_MEMBERS,
+        ratio: int = DEFAULT_RATIO,
+        max_name_length: int = DEFAULT_MAX_NAME_LENGTH,
+    ) -> None:
+        self.path = Path(path)
+        self.max_member_bytes = max_member_bytes
+        self.max_members = max_members
+        self.max_name_length = max_name_length
+        self.problems: list[ArchiveProblem] = []
+        self._total = 0
+        self._zip: zipfile.ZipFile | None = None
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        self._files: dict[str, Path] = {}
+        if self.path.is_dir():
+            self.is_dir = True
+            self.max_total_bytes = max_total_bytes
+            self._scan_directory()
+        else:
+            self.is_dir = False
+            try:
+                size = self.path.stat().st_size
+            except OSError as exc:
+                raise InputError(f"cannot open: {exc.strerror or exc}", file=str(path)) from exc
+            self.max_total_bytes = min(max_total_bytes, ratio * max(size, RATIO_FLOOR_BYTES))
+            self._open_zip()
+
+    # -- context manager ------------------------------------------------------------------------
+    def __enter__(self) -> SafeArchive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying zip file."""
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    # -- listing --------------------------------------------------------------------------------
+    def _fail(self, message: str, member: str | None = None) -> InputError:
+        shown = f" (member {member!r})" if member is not None else ""
+        return InputError(
+            f"unsafe archive: {message}{shown}; refusing to read it", file=str(self.path)
+        )
+
+    def _open_zip(self) -> None:
+        try:
+            zf = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise InputError(f"not a readable zip file: {exc}", file=str(self.path)) from exc
+        self._zip = zf
+        try:
+            self._validate_zip(zf.infolist())
+        except InputError:
+            self.close()
+            raise
+
+    def _validate_zip(self, infos: list[zipfile.ZipInfo]) -> None:
+        if len(infos) > self.max_members:
+            raise self._fail(f"{len(infos)} members, more than the limit of {self.max_members}")
+        for info in infos:
+            reason = _unsafe_path(info.filename)
+            if reason:
+                raise self._fail(reason, info.filename)
+        # Overlapping-entry bombs: several directory entries sharing (part of) the same data.
+        spans = sorted(
+            (info.header_offset, info.header_offset + 30 + len(info.filename.encode("utf-8",
+             "surrogatepass")) + info.compress_size, info.filename)
+            for info in infos
+        )
+        for (start_a, end_a, name_a), (start_b, _end_b, name_b) in itertools.pairwise(spans):
+            if start_b == start_a:
+                raise self._fail(f"entries share one local header ({name_a!r})", name_b)
+            if start_b < end_a:
+                raise self._fail(f"entry overlaps the data of {name_a!r}", name_b)
+        seen: dict[str, str] = {}
+        for info in infos:
+            name = info.filename
+            if info.is_dir():
+                continue
+            problem = _bad_name(name, self.max_name_length)
+            mode = (info.external_attr >> 16) & 0xFFFF
+            if problem is None and stat.S_ISLNK(mode):
+                problem = "symlink member"
+            if problem is None and info.flag_bits & 0x1:
+                problem = "encrypted member"
+            if problem is None:
+                key = _fold(name)
+                if key in seen:
+                    problem = _collision(seen[key])
+                else:
+                    seen[key] = name
+            if problem:
+                self.problems.append(ArchiveProblem(name, problem))
+                continue
+            self._infos[name.replace("\\", "/")] = info
+
+    def _scan_directory(self) -> None:
+        seen: dict[str, str] = {}
+        count = 0
+        for dirpath, dirnames, filenames in os.walk(self.path, followlinks=False):
+            base = Path(dirpath)
+            for d in list(dirnames):
+                if (base / d).is_symlink():
+                    rel = (base / d).relative_to(self.path).as_posix()
+                    self.problems.append(ArchiveProblem(rel, "symlink member"))
+                    dirnames.remove(d)
+            dirnames.sort()
+            for fname in sorted(filenames):
+                count += 1
+                if count > self.max_members:
+                    raise self._fail(f"more than {self.max_members} files")
+                full = base / fname
+                rel = full.relative_to(self.path).as_posix()
+                problem = _bad_name(rel, self.max_name_length)
+                if problem is None and full.is_symlink():
+                    problem = "symlink member"
+                if problem is None and not full.is_file():
+                    problem = "not a regular file"
+                if problem is None:
+                    key = _fold(rel)
+                    if key in seen:
+                        problem = _collision(seen[key])
+                    else:
+                        seen[key] = rel
+                if problem:
+                    self.problems.append(ArchiveProblem(rel, problem))
+                    continue
+                self._files[rel] = full
+
+    def members(self) -> list[str]:
+        """Names of the readable members (files only, ``/``-separated), in sorted order."""
+        return sorted(self._infos) if not self.is_dir else sorted(self._files)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._infos or name in self._files
+
+    def size(self, name: str) -> int:
+        """Claimed uncompressed size of a member (untrusted: only for ordering and estimates)."""
+        if name in self._files:
+            return self._files[name].stat().st_size
+        return self._infos[name].file_size
+
+    # -- reading --------------------------------------------------------------------------------
+    def _account(self, name: str, n: int, member_total: int) -> None:
+        self._total += n
+        if member_total > self.max_member_bytes:
+            raise ArchiveMemberError(
+                f"member {name!r} inflates past {self.max_member_bytes} bytes"
+            )
+        if self._total > self.max_total_bytes:
+            raise self._fail(
+                f"more than {self.max_total_bytes} bytes inflated in total (zip bomb?)", name
+            )
+
+    def open(self, name: str) -> IO[bytes]:
+        """Open a member for streaming; reading past a limit raises.
+
+        Raises
+        ------
+        KeyError
+            When ``name`` is not a readable member.
+        ArchiveMemberError
+            While reading, when the member is corrupt or inflates past ``max_member_bytes``.
+        InputError
+            While reading, when the archive inflates past its total budget.
+        """
+        if self.is_dir:
+            inner: IO[bytes] = self._files[name].open("rb")
+        else:
+            if self._zip is None:
+                raise ValueError("archive is closed")
+            info = self._infos[name]
+            try:
+                inner = self._zip.open(info)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+                raise ArchiveMemberError(f"cannot open member {name!r}: {exc}") from exc
+        return io.BufferedReader(_CountingReader(inner, self, name), buffer_size=_CHUNK)
+
+    def read(self, name: str) -> bytes:
+        """Read a whole member into memory (bounded by ``max_member_bytes``)."""
+        with self.open(name) as fh:
+            return fh.read()
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes inflated so far, over all members."""
+        return self._total
+
+
+def iter_bounded_lines(fh: IO[bytes], limit: int) -> Iterator[bytes | None]:
+    """Lines of a binary stream; a line longer than ``limit`` bytes yields ``None`` (drained)."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:
+                chunk = fh.readline(limit)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def member_label(archive_path: Path, member: str, is_dir: bool) -> str:
+    """How a member is named as ``source_file`` in rejects: ``dir/member`` or ``x.zip!member``."""
+    return str(archive_path / member) if is_dir else f"{archive_path}!{member}"
+
+
+@contextmanager
+def member_file(b: ImportBuilder, label: str) -> Iterator[None]:
+    """Rejects made inside the block name ``label`` (an archive member) as their file.
+
+    ``ImportBuilder.reject`` has no ``file=`` argument; swapping ``source_file`` for the
+    duration of the block is the documented workaround.
+    """
+    saved = b.source_file
+    b.source_file = label
+    try:
+        yield
+    finally:
+        b.source_file = saved

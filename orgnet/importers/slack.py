@@ -1,0 +1,521 @@
+"""Slack workspace export (zip or unpacked directory) -> chat events (FORMATS §7).
+
+Layout: ``users.json`` (or ``org_users.json``), ``channels.json``, and for full exports
+``groups.json``, ``dms.json``, ``mpims.json``; messages in ``<folder>/YYYY-MM-DD.json`` day files
+(folder = channel or MPIM name, DM id). Every message in a day file is one record.
+
+Events per message
+
+* root (no ``thread_ts`` or ``thread_ts == ts``): ``chat_message``; target null in channels, one
+  event per other member (``conversation_member``) in DMs and MPIMs;
+* reply (``thread_ts != ts``, including ``thread_broadcast``, counted once): ``chat_reply`` to the
+  thread root's author (``thread_root_author``), found by ``thread_ts``, else ``parent_user_id``;
+* ``mention`` per distinct ``<@U…>`` user (``blocks`` preferred, else ``text``), not to oneself;
+  ``<!here>``/``<!channel>``/user groups are not expanded;
+* ``reaction`` per reacting user, value = emoji, target = message author, time = the message's
+  ``ts`` (Slack exports have no reaction times: a lower bound);
+* ``reference`` per repository/path/PR/change referred to in the text.
+
+Join/leave/topic/purpose/rename/archive/pin notices and tombstones are skipped with a reason;
+unknown subtypes are skipped and counted. Bots (``bot_id``, ``bot_message``, ``is_bot``,
+``USLACKBOT``) are flagged, not dropped. Time always comes from ``ts``, never from the day file
+name.
+Text is read for mentions and references only, then dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+from orgnet._text import clean
+from orgnet.exceptions import InputError
+from orgnet.identity import is_bot_handle
+from orgnet.importers._archive import (
+    ArchiveMemberError,
+    SafeArchive,
+    member_file,
+    member_label,
+)
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult
+from orgnet.importers._io import JsonRecordError, loads_strict
+from orgnet.importers._refs import Window, emit_references, slack_mentions
+
+__all__ = ["detect", "import_slack"]
+
+SOURCE: Final = "slack"
+_DAY_FILE: Final = re.compile(r"^([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
+_TS: Final = re.compile(r"^[0-9]{1,12}(?:\.[0-9]{1,9})?$")
+_ID: Final = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,40}$")
+_MAX_BLOCK_DEPTH: Final = 30
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MAX_YEAR: Final = 2200
+
+#: Subtypes that are ordinary messages from a person or bot.
+MESSAGE_SUBTYPES: Final = frozenset(
+    {"", "file_share", "thread_broadcast", "me_message", "bot_message", "file_comment",
+     "reply_broadcast", "file_mention"}
+)
+#: Subtypes that are notices, not interactions: skipped with the reason ``subtype <name>``.
+NOTICE_SUBTYPES: Final = frozenset(
+    {"channel_join", "channel_leave", "group_join", "group_leave", "channel_topic",
+     "channel_purpose", "channel_name", "channel_archive", "channel_unarchive", "group_topic",
+     "group_purpose", "group_name", "group_archive", "group_unarchive",
+     "channel_convert_to_private", "channel_convert_to_public", "channel_posting_permissions",
+     "pinned_item", "unpinned_item", "reminder_add", "reminder_delete", "tombstone", "bot_add",
+     "bot_remove", "bot_enable", "bot_disable", "huddle_thread", "sh_room_created",
+     "joiner_notification", "app_conversation_join", "message_changed", "message_deleted",
+     "message_replied", "ekm_access_denied", "slackbot_response", "channel_canvas_updated"}
+)
+_Label = Callable[[str], str]
+_META_FILES: Final = (
+    ("channels.json", "channel"),
+    ("groups.json", "private"),
+    ("mpims.json", "mpim"),
+    ("dms.json", "dm"),
+)
+
+
+@dataclass
+class _Conversation:
+    channel_id: str
+    container: str
+    kind: str
+    members: tuple[str, ...] = ()
+
+
+@dataclass
+class _User:
+    identity: Identity
+    bot: bool
+    iid: str = ""
+
+    def __post_init__(self) -> None:
+        self.iid = self.identity.identity_id  # a SHA-1: computed once, looked up per event
+
+
+@dataclass
+class _State:
+    users: dict[str, _User] = field(default_factory=dict)
+    roots: dict[tuple[str, str], str] = field(default_factory=dict)
+    unknown_subtypes: Counter[str] = field(default_factory=Counter)
+
+
+def detect(path: Path) -> bool:
+    """True when ``path`` looks like a Slack export (``users.json`` and ``channels.json`` on top).
+
+    Reads only the zip directory (or the directory listing).
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return (path / "channels.json").is_file() and (
+                (path / "users.json").is_file() or (path / "org_users.json").is_file()
+            )
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return "channels.json" in names and ("users.json" in names or "org_users.json" in names)
+
+
+def _ts(value: object) -> tuple[str, dt.datetime] | None:
+    if not isinstance(value, str) or not _TS.match(value):
+        return None
+    whole, _, frac = value.partition(".")
+    try:
+        when = _EPOCH + dt.timedelta(seconds=int(whole), microseconds=int((frac + "000000")[:6]))
+    except (OverflowError, ValueError):
+        return None
+    if when.year > _MAX_YEAR:
+        return None
+    return value, when
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object, limit: int = 200) -> str | None:
+    text = clean(value) if isinstance(value, str) else None
+    return text[:limit] if text else None
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_ID.match(value))
+
+
+def import_slack(
+    path: str | Path,
+    *,
+    since: dt.datetime | dt.date | None = None,
+    until: dt.datetime | dt.date | None = None,
+) -> ImportResult:
+    """Import a Slack workspace export.
+
+    Parameters
+    ----------
+    path
+        The export ``.zip`` as downloaded from Slack, or the directory it unpacks to.
+    since, until
+        Keep messages with ``since <= ts < until`` (UTC when naive); others are skipped.
+
+    Returns
+    -------
+    ImportResult
+        ``chat_message``, ``chat_reply``, ``mention``, ``reaction`` and ``reference`` events
+        and the ``slack`` identities (native id = user id).
+
+    Raises
+    ------
+    InputError
+        When the path is not a readable export (no ``users.json``/``channels.json``, unreadable
+        metadata) or the archive is unsafe (path traversal, zip bomb, overlapping entries).
+    """
+    p = Path(path)
+    window = Window(since, until)
+    b = ImportBuilder(SOURCE, p)
+    state = _State()
+    with SafeArchive(p) as archive:
+
+        def label(member: str) -> str:
+            return member_label(p, member, archive.is_dir)
+
+        for problem in archive.problems:
+            with member_file(b, label(problem.name)):
+                b.reject_unreadable(problem.reason, record=problem.name, field="member")
+        users_name = "users.json" if "users.json" in archive else "org_users.json"
+        if users_name not in archive or "channels.json" not in archive:
+            raise InputError(
+                "not a Slack export: users.json and channels.json must be at the top level "
+                "(export from Slack: Workspace settings > Import/Export Data > Export)",
+                file=str(p),
+            )
+        _load_users(archive, b, state, users_name, label)
+        folders = _load_conversations(archive, b, label)
+        days: dict[str, list[str]] = {}
+        ignored = 0
+        for name in archive.members():
+            m = _DAY_FILE.match(name)
+            if m and not name.startswith("__MACOSX/"):
+                days.setdefault(m.group(1), []).append(name)
+            elif "/" in name:
+                ignored += 1
+        if ignored:
+            b.notes.append(f"{ignored} archive member(s) outside the export layout ignored")
+        for folder in sorted(days):
+            conv = folders.get(folder) or _Conversation(folder, folder, "unknown")
+            if folder not in folders:
+                b.notes.append(f"folder {folder!r} has no entry in the metadata files")
+            for member in sorted(days[folder]):
+                with member_file(b, label(member)):
+                    _import_day(archive, b, state, conv=conv, member=member, window=window)
+    if state.unknown_subtypes:
+        shown = ", ".join(f"{k} x{v}" for k, v in sorted(state.unknown_subtypes.items())[:20])
+        b.notes.append(f"unknown message subtypes skipped: {shown}")
+    return b.finish(options=window.options())
+
+
+def _read_json(archive: SafeArchive, name: str) -> Any:
+    """Parse a member; raises JsonRecordError/ArchiveMemberError with a short reason."""
+    data = archive.read(name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JsonRecordError(f"invalid UTF-8 at byte {exc.start}") from exc
+    return loads_strict(text)
+
+
+def _load_meta(archive: SafeArchive, name: str, label: _Label) -> list[Any]:
+    try:
+        data = _read_json(archive, name)
+    except (JsonRecordError, ArchiveMemberError) as exc:
+        raise InputError(f"unreadable metadata file: {exc}", file=label(name)) from exc
+    if not isinstance(data, list):
+        raise InputError("expected a JSON array", file=label(name))
+    return data
+
+
+def _user_identity(uid: str, u: dict[str, Any]) -> _User:
+    profile = _dict(u.get("profile"))
+    username = _str(u.get("name"))
+    name = _str(u.get("real_name")) or _str(profile.get("real_name")) or _str(
+        profile.get("display_name")
+    )
+    email = _str(profile.get("email"), 320)
+    bot = (
+        u.get("is_bot") is True
+        or u.get("is_app_user") is True
+        or uid == "USLACKBOT"
+        or is_bot_handle(username, name, email)
+    )
+    return _User(Identity(SOURCE, uid, username=username, email=email, name=name, is_bot=bot), bot)
+
+
+def _load_users(
+    archive: SafeArchive, b: ImportBuilder, state: _State, name: str, label: _Label
+) -> None:
+    users = _load_meta(archive, name, label)
+    with member_file(b, label(name)):
+        for i, u in enumerate(users, start=1):
+            if not isinstance(u, dict) or not _is_id(u.get("id")):
+                b.reject_unreadable(
+                    "user entry without a valid id" if isinstance(u, dict)
+                    else "user entry is not a JSON object",
+                    line=i, record=f"{name}[{i}]", field="id",
+                )
+                continue
+            uid = u["id"]
+            user = _user_identity(uid, u)
+            state.users[uid] = user
+            b.identity(user.identity)
+
+
+def _load_conversations(
+    archive: SafeArchive, b: ImportBuilder, label: _Label
+) -> dict[str, _Conversation]:
+    folders: dict[str, _Conversation] = {}
+    for name, kind in _META_FILES:
+        if name not in archive:
+            continue
+        if name == "channels.json":
+            entries = _load_meta(archive, name, label)
+        else:
+            try:
+                entries = _load_meta(archive, name, label)
+            except InputError as exc:
+                with member_file(b, label(name)):
+                    b.reject_unreadable(str(exc).split(": ", 1)[-1], record=name)
+                continue
+        with member_file(b, label(name)):
+            for i, c in enumerate(entries, start=1):
+                if not isinstance(c, dict) or not _is_id(c.get("id")):
+                    b.reject_unreadable("conversation entry without a valid id", line=i,
+                                        record=f"{name}[{i}]", field="id")
+                    continue
+                cid = c["id"]
+                cname = c.get("name") if isinstance(c.get("name"), str) else None
+                raw_members = c.get("members")
+                members = tuple(
+                    x for x in (raw_members if isinstance(raw_members, list) else []) if _is_id(x)
+                )
+                container = clean(cname) or cid
+                conv = _Conversation(cid, container, kind, members)
+                if cname:
+                    folders.setdefault(cname, conv)
+                folders.setdefault(cid, conv)
+    return folders
+
+
+def _block_mentions(blocks: object, depth: int = 0) -> Iterator[str]:
+    """User ids of ``{"type": "user", "user_id": …}`` elements anywhere in rich-text blocks."""
+    if depth > _MAX_BLOCK_DEPTH:
+        return
+    if isinstance(blocks, list):
+        for item in blocks:
+            yield from _block_mentions(item, depth + 1)
+    elif isinstance(blocks, dict):
+        if blocks.get("type") == "user" and _is_id(blocks.get("user_id")):
+            yield blocks["user_id"]
+        for key in ("elements", "blocks"):
+            if key in blocks:
+                yield from _block_mentions(blocks[key], depth + 1)
+
+
+def _import_day(
+    archive: SafeArchive,
+    b: ImportBuilder,
+    state: _State,
+    *,
+    conv: _Conversation,
+    member: str,
+    window: Window,
+) -> None:
+    try:
+        data = _read_json(archive, member)
+    except (JsonRecordError, ArchiveMemberError) as exc:
+        b.reject_unreadable(f"unreadable day file: {exc}", record=member)
+        return
+    if not isinstance(data, list):
+        b.reject_unreadable(
+            f"day file is not a JSON array (got {type(data).__name__})", record=member
+        )
+        return
+    indexed = list(enumerate(data, start=1))
+    # Day files are normally in ts order; sort anyway so thread roots come before replies.
+    indexed.sort(key=lambda x: _sort_key(x[1]))
+    for line, msg in indexed:
+        _import_message(b, state, conv=conv, member=member, line=line, msg=msg, window=window)
+
+
+def _sort_key(msg: object) -> Decimal:
+    if isinstance(msg, dict):
+        parsed = _ts(msg.get("ts"))
+        if parsed:
+            return Decimal(parsed[0])
+    return Decimal(-1)
+
+
+def _actor(b: ImportBuilder, state: _State, msg: dict[str, Any], bot_hint: bool) -> str | None:
+    uid = msg.get("user")
+    if uid is None and isinstance(msg.get("comment"), dict):
+        uid = msg["comment"].get("user")  # legacy file_comment
+    if uid is not None:
+        if not _is_id(uid):
+            return None
+        return _identity_for(b, state, uid, bot_hint, msg.get("user_profile"))
+    bot_id = msg.get("bot_id")
+    if isinstance(bot_id, str) and _is_id(bot_id):
+        profile = _dict(msg.get("bot_profile"))
+        username = _str(msg.get("username")) or _str(profile.get("name"))
+        return b.identity(Identity(SOURCE, bot_id, username=username, is_bot=True))
+    return None
+
+
+def _identity_for(
+    b: ImportBuilder, state: _State, uid: str, bot_hint: bool = False, profile: object = None
+) -> str:
+    user = state.users.get(uid)
+    if user is not None:
+        if bot_hint and not user.bot:
+            return b.identity(Identity(SOURCE, uid, is_bot=True))
+        return user.iid
+    # Deleted or external (Slack Connect) user: a placeholder, named from the inline profile.
+    name = username = None
+    if isinstance(profile, dict):
+        name = _str(profile.get("real_name")) or _str(profile.get("display_name"))
+        username = _str(profile.get("name"))
+    bot = bot_hint or uid == "USLACKBOT" or uid.startswith("B") or is_bot_handle(username, name)
+    return b.identity(Identity(SOURCE, uid, username=username, name=name, is_bot=bot))
+
+
+def _import_message(
+    b: ImportBuilder,
+    state: _State,
+    *,
+    conv: _Conversation,
+    member: str,
+    line: int,
+    msg: object,
+    window: Window,
+) -> None:
+    if not isinstance(msg, dict):
+        b.reject_unreadable("message is not a JSON object", line=line, record=f"{member}[{line}]")
+        return
+    parsed = _ts(msg.get("ts"))
+    record = f"{conv.container} {parsed[0]}" if parsed else f"{member}[{line}]"
+    b.begin(line=line, record=record)
+    if parsed is None:
+        b.reject("missing or invalid ts (expected epoch seconds as a string)", field="ts",
+                 raw=f"keys: {','.join(sorted(map(str, msg))[:12])}")
+        return
+    ts_str, when = parsed
+    subtype = msg.get("subtype")
+    if subtype is not None and not isinstance(subtype, str):
+        b.reject("subtype is not a string", field="subtype", raw=record)
+        return
+    subtype = subtype or ""
+    if subtype in NOTICE_SUBTYPES:
+        b.skip(f"subtype {subtype}")
+        return
+    if subtype not in MESSAGE_SUBTYPES:
+        state.unknown_subtypes[(clean(subtype) or "?")[:40]] += 1
+        b.skip("unknown subtype")
+        return
+    thread_ts = msg.get("thread_ts")
+    if thread_ts is not None and _ts(thread_ts) is None:
+        b.reject("invalid thread_ts", field="thread_ts", raw=record)
+        return
+    bot_hint = subtype == "bot_message" or msg.get("bot_id") is not None
+    actor = _actor(b, state, msg, bot_hint)
+    if actor is None:
+        b.reject("no valid sender (user or bot_id)", field="user", raw=record)
+        return
+    is_reply = thread_ts is not None and thread_ts != ts_str
+    if not is_reply:
+        state.roots[(conv.channel_id, ts_str)] = actor
+    if when not in window:
+        b.skip("outside --since/--until")
+        return
+    text = msg.get("text")
+    if text is not None and not isinstance(text, str):
+        b.reject("text is not a string; ignored", field="text", raw=record, outcome="repaired")
+        text = None
+    raw_ref = ("message", f"{conv.channel_id}:{ts_str}")
+    container = conv.container
+    if is_reply:
+        target = state.roots.get((conv.channel_id, thread_ts))  # type: ignore[arg-type]
+        parent = msg.get("parent_user_id")
+        if target is None and isinstance(parent, str) and _is_id(parent):
+            target = _identity_for(b, state, parent)
+        b.event("chat_reply", actor, ts=when, target_id=target,
+                target_role="thread_root_author" if target else None, container=container,
+                raw_ref=raw_ref)
+    else:
+        peers = [m for m in conv.members if conv.kind in ("dm", "mpim")]
+        targets = [_identity_for(b, state, m) for m in peers]
+        targets = [t for t in dict.fromkeys(targets) if t != actor]
+        if targets:
+            for target in targets:
+                b.event("chat_message", actor, ts=when, target_id=target,
+                        target_role="conversation_member", container=container, raw_ref=raw_ref)
+        else:
+            b.event("chat_message", actor, ts=when, container=container, raw_ref=raw_ref)
+    blocks = msg.get("blocks")
+    mentioned = list(dict.fromkeys(_block_mentions(blocks))) if blocks else []
+    if not mentioned:
+        mentioned = slack_mentions(text)
+    for uid in mentioned:
+        target = _identity_for(b, state, uid)
+        if target != actor:
+            b.event("mention", actor, ts=when, target_id=target, target_role="mentioned",
+                    container=container, raw_ref=raw_ref)
+    _reactions(b, state, msg.get("reactions"), author=actor, when=when, container=container,
+               raw_ref=raw_ref, record=record)
+    emit_references(b, text, actor, ts=when, container=container, raw_ref=raw_ref)
+
+
+def _reactions(
+    b: ImportBuilder,
+    state: _State,
+    reactions: object,
+    *,
+    author: str,
+    when: dt.datetime,
+    container: str,
+    raw_ref: tuple[str, str],
+    record: str,
+) -> None:
+    if reactions is None:
+        return
+    if not isinstance(reactions, list):
+        b.reject("reactions is not a list; ignored", field="reactions", raw=record,
+                 outcome="repaired")
+        return
+    bad = 0
+    for r in reactions:
+        if not isinstance(r, dict) or not isinstance(r.get("name"), str) or not isinstance(
+            r.get("users", []), list
+        ):
+            bad += 1
+            continue
+        emoji = clean(r["name"])
+        if emoji is None:
+            bad += 1
+            continue
+        for uid in dict.fromkeys(u for u in r.get("users", []) if _is_id(u)):
+            reactor = _identity_for(b, state, uid)
+            b.event("reaction", reactor, ts=when, target_id=author, target_role="message_author",
+                    container=container, value=emoji[:100], raw_ref=raw_ref)
+    if bad:
+        b.reject(f"{bad} malformed reaction(s) ignored", field="reactions", raw=record,
+                 outcome="repaired")

@@ -1,0 +1,174 @@
+"""SafeArchive: zip slip, absolute and symlink members, bombs, overlapping entries, collisions."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orgnet.exceptions import InputError
+from orgnet.importers._archive import ArchiveMemberError, SafeArchive
+
+
+def _zip(path: Path, members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_reads_members_in_memory(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "ok.zip", {"users.json": b"[]", "general/2024-05-01.json": b"[1]"})
+    with SafeArchive(p) as ar:
+        assert ar.members() == ["general/2024-05-01.json", "users.json"]
+        assert ar.read("general/2024-05-01.json") == b"[1]"
+        assert ar.problems == []
+    assert not (tmp_path / "general").exists()  # nothing extracted
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../../evil.json", "escapes the archive"),
+        ("a/../../evil.json", "escapes the archive"),
+        ("..\\..\\evil.json", "escapes the archive"),
+        ("/etc/evil.json", "absolute member path"),
+        ("C:\\evil.json", "absolute member path"),
+    ],
+)
+def test_path_traversal_refuses_archive(tmp_path: Path, name: str, reason: str) -> None:
+    p = _zip(tmp_path / "slip.zip", {"users.json": b"[]", name: b"{}"})
+    with pytest.raises(InputError, match=reason) as err:
+        SafeArchive(p)
+    assert repr(name) in str(err.value)
+
+
+def test_symlink_member_rejected_others_kept(tmp_path: Path) -> None:
+    p = tmp_path / "link.zip"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("users.json", b"[]")
+        info = zipfile.ZipInfo("general/2024-05-01.json")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    with SafeArchive(p) as ar:
+        assert ar.members() == ["users.json"]
+        assert [(x.name, x.reason) for x in ar.problems] == [
+            ("general/2024-05-01.json", "symlink member")
+        ]
+
+
+def test_control_character_and_long_names_rejected(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "names.zip", {"ok.json": b"1", "bad\x07name.json": b"2",
+                                      "x" * 300 + ".json": b"3"})
+    with SafeArchive(p, max_name_length=200) as ar:
+        assert ar.members() == ["ok.json"]
+        reasons = sorted(x.reason for x in ar.problems)
+    assert reasons == ["NUL or control character in member name",
+                       "member name longer than 200 bytes"]
+
+
+def test_case_and_nfc_collisions_rejected(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "fold.zip", {"Users.json": b"1", "users.json": b"2",
+                                     "caf\u00e9.json": b"3", "cafe\u0301.json": b"4"})
+    with SafeArchive(p) as ar:
+        assert ar.members() == ["Users.json", "caf\u00e9.json"]
+        assert all("collides" in x.reason for x in ar.problems)
+        assert len(ar.problems) == 2
+
+
+def test_member_bomb_is_a_member_error(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "bomb.zip", {"ok.json": b"[]", "big.json": b"\0" * (4 * 1024 * 1024)})
+    with SafeArchive(p, max_member_bytes=1024 * 1024) as ar:
+        assert ar.read("ok.json") == b"[]"
+        with pytest.raises(ArchiveMemberError, match="inflates past"):
+            ar.read("big.json")
+
+
+def test_total_bomb_refuses_archive(tmp_path: Path) -> None:
+    # 20 MB of zeros deflates to ~20 KB: far beyond 100x the archive size (1 MiB floor).
+    p = _zip(tmp_path / "bomb.zip", {"big.json": b"\0" * (200 * 1024 * 1024 // 10) * 10})
+    assert p.stat().st_size < 1024 * 1024
+    with SafeArchive(p) as ar, pytest.raises(InputError, match="zip bomb"):
+        ar.read("big.json")
+
+
+def test_lying_header_size_does_not_matter(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "lie.zip", {"big.json": b"\0" * (3 * 1024 * 1024)})
+    with SafeArchive(p, max_member_bytes=1024 * 1024) as ar:
+        ar._infos["big.json"].file_size = 10  # a lying header is not trusted
+        with pytest.raises((ArchiveMemberError, zipfile.BadZipFile)):
+            ar.read("big.json")
+
+
+def test_overlapping_entries_refuse_archive(tmp_path: Path) -> None:
+    p = tmp_path / "overlap.zip"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.json", b"\0" * 100_000)
+        dup = copy.copy(zf.getinfo("a.json"))
+        dup.filename = dup.orig_filename = "b.json"
+        zf.filelist.append(dup)
+        zf.NameToInfo["b.json"] = dup
+    with pytest.raises(InputError, match="share one local header"):
+        SafeArchive(p)
+
+
+def test_member_count_cap(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "many.zip", {f"{i}.json": b"" for i in range(20)})
+    with pytest.raises(InputError, match="more than the limit of 10"):
+        SafeArchive(p, max_members=10)
+
+
+def test_not_a_zip_is_input_error(tmp_path: Path) -> None:
+    p = tmp_path / "x.zip"
+    p.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(InputError, match="not a readable zip"):
+        SafeArchive(p)
+    with pytest.raises(InputError, match="cannot open"):
+        SafeArchive(tmp_path / "missing.zip")
+
+
+def test_nested_archive_is_not_opened(tmp_path: Path) -> None:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("deep.json", b"[]")
+    p = _zip(tmp_path / "outer.zip", {"inner.zip": inner.getvalue()})
+    with SafeArchive(p) as ar:
+        assert ar.members() == ["inner.zip"]
+        assert ar.read("inner.zip") == inner.getvalue()  # just bytes
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks")
+def test_directory_layout_refuses_symlinks(tmp_path: Path) -> None:
+    root = tmp_path / "export"
+    (root / "general").mkdir(parents=True)
+    (root / "users.json").write_bytes(b"[]")
+    (root / "general" / "2024-05-01.json").symlink_to("/etc/passwd")
+    (root / "linkdir").symlink_to(tmp_path)
+    with SafeArchive(root) as ar:
+        assert ar.is_dir
+        assert ar.members() == ["users.json"]
+        assert sorted(x.name for x in ar.problems) == ["general/2024-05-01.json", "linkdir"]
+        assert ar.read("users.json") == b"[]"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_only_input_error(tmp_path_factory: pytest.TempPathFactory,
+                                          data: bytes) -> None:
+    p = tmp_path_factory.mktemp("fuzz") / "x.zip"
+    p.write_bytes(b"PK\x03\x04" + data if data[:1] == b"\0" else data)
+    try:
+        with SafeArchive(p) as ar:
+            for name in ar.members():
+                with contextlib.suppress(ArchiveMemberError):
+                    ar.read(name)
+    except InputError:
+        pass

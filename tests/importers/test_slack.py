@@ -1,0 +1,340 @@
+"""Slack export importer: events, identities, malformed day files, unsafe zips, canary, re-import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orgnet.exceptions import InputError
+from orgnet.importers._base import ImportResult, identity_id_for
+from orgnet.importers.slack import detect, import_slack
+from orgnet.ingest import ingest
+from orgnet.workspace import Workspace
+
+CANARY = "CANARY-7f3a"
+
+
+@pytest.fixture
+def export_dir(fixtures: Path) -> Path:
+    return fixtures / "slack" / "export"
+
+
+def _zip_dir(src: Path, dest: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(src.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(src).as_posix())
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return dest
+
+
+def _copy(export_dir: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "export"
+    shutil.copytree(export_dir, dest)
+    return dest
+
+
+def uid(native: str) -> str:
+    return identity_id_for("slack", native)
+
+
+def _events(r: ImportResult) -> pl.DataFrame:
+    return r.tables["interactions"]
+
+
+def test_events_from_fixture(export_dir: Path) -> None:
+    r = import_slack(export_dir)
+    ev = _events(r)
+    kinds = dict(ev.group_by("kind").len().iter_rows())
+    assert kinds == {"chat_message": 8, "chat_reply": 4, "mention": 2, "reaction": 3,
+                     "reference": 4}
+    # Thread replies point at the thread root's author, found by thread_ts.
+    replies = ev.filter(pl.col("kind") == "chat_reply").sort("ts")
+    assert replies["target_id"].to_list() == [uid("U01ANA"), uid("U01ANA"), uid("U01ANA"),
+                                              uid("U03CHLOE")]
+    assert replies["actor_id"].to_list() == [uid("U02BEN"), uid("U03CHLOE"), uid("U01ANA"),
+                                             uid("U02BEN")]
+    # The broadcast reply is counted once, as a reply.
+    assert ev.filter((pl.col("kind") == "chat_message") & (pl.col("actor_id") == uid("U03CHLOE"))
+                     & (pl.col("container") == "eng-platform")).height == 0
+    # Reactions: value = emoji, target = message author, time = message ts.
+    eyes = ev.filter(pl.col("value") == "eyes")
+    assert sorted(eyes["actor_id"]) == sorted([uid("U02BEN"), uid("U03CHLOE")])
+    assert set(eyes["target_id"]) == {uid("U01ANA")}
+    assert set(eyes["ts"]) == {dt.datetime(2024, 5, 2, 14, 7, 31, 123459, tzinfo=dt.UTC)}
+    # Mentions: <@U01ANA> in text; blocks preferred over text.
+    mentions = ev.filter(pl.col("kind") == "mention").sort("ts")
+    assert mentions.select("actor_id", "target_id").rows() == [
+        (uid("U02BEN"), uid("U01ANA")), (uid("U01ANA"), uid("U02BEN"))]
+    refs = sorted(ev.filter(pl.col("kind") == "reference")["value"])
+    assert refs == ["git:acme/widgets@1a2b3c4", "github:acme/widgets#412",
+                    "github:infra/deployer#88213", "path:services/payments/api.py"]
+    pr = ev.filter(pl.col("value") == "github:acme/widgets#412")
+    assert pr["artifact_id"].to_list() == ["github:acme/widgets#412"]
+
+
+def test_dm_and_mpim_targets(export_dir: Path) -> None:
+    ev = _events(import_slack(export_dir))
+    dm = ev.filter(pl.col("container") == "D0DMANABEN")
+    assert dm.select("kind", "actor_id", "target_id", "target_role").rows() == [
+        ("chat_message", uid("U01ANA"), uid("U02BEN"), "conversation_member")]
+    mpim = ev.filter((pl.col("container") == "mpdm-ana--ben--chloe-1")
+                     & (pl.col("kind") == "chat_message"))
+    assert sorted(mpim["target_id"]) == sorted([uid("U01ANA"), uid("U03CHLOE")])
+    channel = ev.filter((pl.col("container") == "general") & (pl.col("kind") == "chat_message"))
+    assert channel["target_id"].null_count() == channel.height == 2
+
+
+def test_identities_and_bots(export_dir: Path) -> None:
+    r = import_slack(export_dir)
+    ids = {row["native_id"]: row for row in r.tables["identities"].iter_rows(named=True)}
+    ana = ids["U01ANA"]
+    assert (ana["username"], ana["name"], ana["email"], ana["is_bot"]) == (
+        "ana", "Ana Ruiz", "ana.ruiz@acme.example", False)
+    assert ids["USLACKBOT"]["is_bot"] and ids["U04DEPLOY"]["is_bot"]
+    assert ids["B01DEPLOY"]["is_bot"] and ids["B01DEPLOY"]["username"] == "deploybot"
+    # Unknown user (deleted / Slack Connect): a placeholder named from the inline profile.
+    assert ids["U05GUEST"]["name"] == "Gus Guest" and not ids["U05GUEST"]["is_bot"]
+    bot_events = _events(r).filter(pl.col("actor_id") == uid("B01DEPLOY"))
+    assert bot_events["kind"].to_list() == ["chat_message"]  # flagged, not dropped
+
+
+def test_skips_and_counts(export_dir: Path) -> None:
+    r = import_slack(export_dir)
+    assert r.counts.read == 14
+    assert r.counts.skipped_reasons == {"subtype channel_join": 1, "subtype channel_topic": 1,
+                                        "unknown subtype": 1}
+    assert r.counts.rejected == 0
+    assert any("huddle_v9 x1" in n for n in r.notes)
+
+
+def test_zip_equals_directory(export_dir: Path, tmp_path: Path) -> None:
+    z = _zip_dir(export_dir, tmp_path / "export.zip")
+    a, b = import_slack(export_dir), import_slack(z)
+    assert detect(z) and detect(export_dir) and not detect(tmp_path)
+    assert sorted(a.tables["interactions"]["event_id"]) == sorted(
+        b.tables["interactions"]["event_id"])
+
+
+def test_time_never_from_file_name(export_dir: Path, tmp_path: Path) -> None:
+    d = _copy(export_dir, tmp_path)
+    (d / "general" / "2024-05-01.json").rename(d / "general" / "1999-01-01.json")
+    ev = _events(import_slack(d)).filter(pl.col("container") == "general")
+    assert ev["ts"].min() == dt.datetime(2024, 5, 1, 8, 0, 0, 100, tzinfo=dt.UTC)
+
+
+def test_window(export_dir: Path) -> None:
+    r = import_slack(export_dir, since=dt.datetime(2024, 5, 2, 14, 0, tzinfo=dt.UTC),
+                     until=dt.date(2024, 5, 3))
+    assert r.counts.skipped_reasons["outside --since/--until"] == 7
+    ev = _events(r)
+    assert ev["ts"].min() >= dt.datetime(2024, 5, 2, 14, 0, tzinfo=dt.UTC)
+    # The root outside the window still names the reply's target.
+    late = import_slack(export_dir, since=dt.date(2024, 5, 3))
+    reply = _events(late).filter((pl.col("kind") == "chat_reply")
+                                 & (pl.col("actor_id") == uid("U01ANA")))
+    assert reply["target_id"].to_list() == [uid("U01ANA")]
+
+
+def test_ingest_twice_is_noop(export_dir: Path, workspace: Workspace) -> None:
+    first = ingest(workspace, import_slack(export_dir))
+    assert first.counts.adds_up()
+    assert first.counts.imported == 11 and first.counts.skipped == 3
+    second = ingest(workspace, import_slack(export_dir))
+    assert all(v == 0 for v in second.rows_added.values()), second.rows_added
+    assert second.counts.duplicate == first.counts.imported
+    assert second.counts.adds_up()
+
+
+def test_canary_never_stored(export_dir: Path, tmp_path: Path) -> None:
+    d = _copy(export_dir, tmp_path)
+    # Add malformed files too, so rejects are exercised.
+    (d / "general" / "2024-05-04.json").write_text(
+        '[{"type": "message", "user": "U01ANA", "text": "CANARY-7f3a", "ts": "bad"},'
+        ' "CANARY-7f3a", {"type": "message", "user": "u-bad", "text": "CANARY-7f3a",'
+        ' "ts": "1714650000.1"}, {"type": "message", "user": "U01ANA", "text": ["CANARY-7f3a"],'
+        ' "ts": "1714650001.1", "reactions": "CANARY-7f3a"}]'
+    )
+    (d / "general" / "2024-05-05.json").write_text('{"CANARY-7f3a": 1}')
+    (d / "general" / "2024-05-06.json").write_text('[{"text": "CANARY-7f3a", "ts": NaN}]')
+    r = import_slack(d)
+    assert r.rejects.height >= 5
+    for name, frame in [*r.tables.items(), ("rejects", r.rejects)]:
+        for col in frame.columns:
+            if frame.schema[col] == pl.String:
+                assert not frame[col].str.contains(CANARY).any(), (name, col)
+    assert not any(CANARY in n for n in r.notes)
+
+
+# -- malformed inputs ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'[{"ts": "1714650000.1", "user": "U01ANA", "text": "caf\xe9"}]', "invalid UTF-8"),
+        (b'[{"ts": "1714650000.1", "user": "U01ANA", "x": NaN}]', "non-standard JSON constant NaN"),
+        (b'[{"ts": "1714650000.1", "ts": "1714650001.1", "user": "U01ANA"}]', "duplicate key 'ts'"),
+        (b"[" * 500 + b"]" * 500, "nested deeper than"),
+        (b'{"messages": []}', "day file is not a JSON array"),
+        (b'[{"ts": "1714650000.1", "user": "U01ANA"', "invalid JSON"),
+    ],
+)
+def test_invalid_day_file_rejected(
+    export_dir: Path, tmp_path: Path, content: bytes, reason: str
+) -> None:
+    d = _copy(export_dir, tmp_path)
+    (d / "general" / "2024-05-09.json").write_bytes(content)
+    r = import_slack(d)
+    rej = r.rejects.filter(pl.col("record") == "general/2024-05-09.json")
+    assert rej.height == 1
+    assert reason in rej["reason"][0]
+    assert rej["source_file"][0] == str(d / "general" / "2024-05-09.json")
+    assert r.counts.rejected == 1 and r.counts.read == 15
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "reason"),
+    [
+        ('"just a string"', None, "message is not a JSON object"),
+        ('{"user": "U01ANA", "ts": 1714650000.1}', "ts", "invalid ts"),
+        ('{"user": "U01ANA", "ts": "soon"}', "ts", "invalid ts"),
+        ('{"user": "U01ANA", "ts": "1714650000.1", "subtype": 5}', "subtype", "not a string"),
+        ('{"text": "hi", "ts": "1714650000.1"}', "user", "no valid sender"),
+        ('{"user": "not an id", "ts": "1714650000.1"}', "user", "no valid sender"),
+        ('{"user": "U01ANA", "ts": "1714650000.1", "thread_ts": 3}', "thread_ts",
+         "invalid thread_ts"),
+    ],
+)
+def test_invalid_message_rejected_with_line(
+    export_dir: Path, tmp_path: Path, message: str, field: str | None, reason: str
+) -> None:
+    d = _copy(export_dir, tmp_path)
+    good = '{"user": "U02BEN", "text": "fine", "ts": "1714640000.000001"}'
+    (d / "general" / "2024-05-09.json").write_text(f"[{good}, {message}]")
+    r = import_slack(d)
+    rej = r.rejects.filter(pl.col("outcome") == "rejected")
+    assert rej.height == 1
+    assert reason in rej["reason"][0]
+    assert rej["field"][0] == field
+    assert rej["line"][0] == 2  # element index within the day file
+    assert r.counts.rejected == 1
+
+
+def test_wrong_typed_parts_are_repaired(export_dir: Path, tmp_path: Path) -> None:
+    d = _copy(export_dir, tmp_path)
+    (d / "general" / "2024-05-09.json").write_text(
+        '[{"user": "U02BEN", "text": 42, "ts": "1714640000.000001",'
+        ' "reactions": [{"name": "ok", "users": ["U01ANA"]}, {"name": 3}]}]')
+    r = import_slack(d)
+    assert sorted(r.rejects["reason"]) == ["1 malformed reaction(s) ignored",
+                                          "text is not a string; ignored"]
+    assert set(r.rejects["outcome"]) == {"repaired"}
+    when = dt.datetime.fromtimestamp(1714640000, dt.UTC) + dt.timedelta(microseconds=1)
+    ev = _events(r).filter(pl.col("ts") == when)
+    assert sorted(ev["kind"]) == ["chat_message", "reaction"]
+
+
+def test_missing_metadata_is_input_error(export_dir: Path, tmp_path: Path) -> None:
+    d = _copy(export_dir, tmp_path)
+    (d / "users.json").unlink()
+    with pytest.raises(InputError, match="not a Slack export"):
+        import_slack(d)
+    (d / "users.json").write_text('{"not": "a list"}')
+    with pytest.raises(InputError, match="expected a JSON array"):
+        import_slack(d)
+    (d / "users.json").write_text("[NaN]")
+    with pytest.raises(InputError, match="NaN"):
+        import_slack(d)
+
+
+def test_bad_optional_metadata_rejected(export_dir: Path, tmp_path: Path) -> None:
+    d = _copy(export_dir, tmp_path)
+    (d / "dms.json").write_text("[{,}]")
+    (d / "users.json").write_text(
+        (d / "users.json").read_text().replace('[\n', '[\n "nope", {"name": "x"},\n', 1))
+    r = import_slack(d)
+    reasons = sorted(r.rejects["reason"])
+    assert reasons[0].startswith("unreadable metadata file: invalid JSON")
+    assert reasons[1:] == ["user entry is not a JSON object", "user entry without a valid id"]
+
+
+def test_zip_slip_refused(export_dir: Path, tmp_path: Path) -> None:
+    z = _zip_dir(export_dir, tmp_path / "slip.zip", {"../../evil.json": b"[]"})
+    with pytest.raises(InputError, match="escapes the archive") as err:
+        import_slack(z)
+    assert "'../../evil.json'" in str(err.value)
+    z = _zip_dir(export_dir, tmp_path / "abs.zip", {"/general/2024-05-01.json": b"[]"})
+    with pytest.raises(InputError, match="absolute member path"):
+        import_slack(z)
+    assert not (tmp_path.parent / "evil.json").exists()
+
+
+def test_symlink_member_rejected(export_dir: Path, tmp_path: Path) -> None:
+    z = _zip_dir(export_dir, tmp_path / "link.zip")
+    with zipfile.ZipFile(z, "a") as zf:
+        info = zipfile.ZipInfo("general/2024-05-07.json")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    r = import_slack(z)
+    rej = r.rejects.filter(pl.col("reason") == "symlink member")
+    assert rej["source_file"].to_list() == [f"{z}!general/2024-05-07.json"]
+    assert r.counts.rejected == 1
+
+
+def test_zip_bomb_refused(export_dir: Path, tmp_path: Path) -> None:
+    # A day file of 110 MiB of blanks deflates to ~100 KB: more than 100x the archive size
+    # (archives under 1 MiB count as 1 MiB), so the import stops while inflating it.
+    z = _zip_dir(export_dir, tmp_path / "bomb.zip")
+    with zipfile.ZipFile(z, "a", compression=zipfile.ZIP_DEFLATED) as zf, zf.open(
+        "general/2024-05-08.json", "w"
+    ) as fh:
+        fh.write(b"[")
+        chunk = b" " * (1024 * 1024)
+        for _ in range(110):
+            fh.write(chunk)
+        fh.write(b"]")
+    assert z.stat().st_size < 1024 * 1024
+    with pytest.raises(InputError, match="zip bomb") as err:
+        import_slack(z)
+    assert "general/2024-05-08.json" in str(err.value)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300))
+def test_arbitrary_day_file_never_crashes(export_dir: Path, tmp_path: Path, data: bytes) -> None:
+    d = tmp_path / "fuzz"
+    if not d.exists():
+        shutil.copytree(export_dir, d)
+    (d / "general" / "2024-05-09.json").write_bytes(data)
+    r = import_slack(d)
+    assert r.counts.read >= 14
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.dictionaries(
+    st.sampled_from(["ts", "user", "text", "thread_ts", "subtype", "reactions", "blocks",
+                     "bot_id", "parent_user_id"]),
+    st.one_of(st.none(), st.integers(), st.text(max_size=20),
+              st.sampled_from(["1714650000.1", "U01ANA", "<@U02BEN>", "bot_message"]),
+              st.lists(st.dictionaries(st.sampled_from(["name", "users", "type", "user_id"]),
+                                       st.one_of(st.text(max_size=5), st.lists(st.text(max_size=8)))),
+                       max_size=3))), max_size=6))
+def test_arbitrary_messages_never_crash(tmp_path_factory: pytest.TempPathFactory,
+                                        messages: list[dict[str, object]]) -> None:
+    import json
+
+    d = tmp_path_factory.mktemp("msgs")
+    (d / "users.json").write_text("[]")
+    (d / "channels.json").write_text('[{"id": "C1", "name": "general"}]')
+    (d / "general").mkdir()
+    (d / "general" / "2024-01-01.json").write_text(json.dumps(messages))
+    r = import_slack(d)
+    assert r.counts.read == len(messages)
