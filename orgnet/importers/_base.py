@@ -197,7 +197,7 @@ class ImportBuilder:
         self._line: int | None = None
         self._record: str | None = None
         self._identities: dict[str, dict[str, object]] = {}
-        self._rows: dict[str, list[dict[str, object]]] = {}
+        self._tables: dict[str, _Columns] = {}
         self._rejects: list[dict[str, object]] = []
         self._skipped: Counter[str] = Counter()
         self._skipped_dup: Counter[str] = Counter()
@@ -236,10 +236,10 @@ class ImportBuilder:
 
     def remove_rows(self, table: str, predicate: Callable[[dict[str, object]], bool]) -> int:
         """Drop rows added so far to ``table`` for which ``predicate`` is true; returns how many."""
-        rows = self._rows.get(table, [])
-        kept = [r for r in rows if not predicate(r)]
-        self._rows[table] = kept
-        return len(rows) - len(kept)
+        store = self._tables.get(table)
+        if store is None:
+            return 0
+        return store.remove(predicate)
 
     @property
     def n_records(self) -> int:
@@ -262,8 +262,11 @@ class ImportBuilder:
         outcome: str = "rejected",
         line: int | None = None,
         record: str | None = None,
+        source_file: str | None = None,
     ) -> None:
         """Record a problem with the current record.
+
+        ``source_file`` names the file when it is not the import's own (a member of an archive).
 
         ``outcome="rejected"`` drops the record (its rows are discarded at :meth:`finish`);
         ``"repaired"`` and ``"flagged"`` keep it.
@@ -280,7 +283,7 @@ class ImportBuilder:
         self._rejects.append(
             {
                 "source_kind": self.source_kind,
-                "source_file": self.source_file,
+                "source_file": source_file or self.source_file,
                 "line": line if line is not None else self._line,
                 "record": record if record is not None else self._record,
                 "field": field,
@@ -338,10 +341,18 @@ class ImportBuilder:
                 row["is_bot"] = True
         return iid
 
+    def _store(self, table: str) -> _Columns:
+        store = self._tables.get(table)
+        if store is None:
+            if table not in SCHEMAS:
+                raise ValueError(f"unknown table {table!r}")
+            store = self._tables[table] = _Columns(table)
+        return store
+
     def add(self, table: str, **row: object) -> None:
         """Append a row to any canonical table (columns not given are null)."""
         row[_REC] = self._current()
-        self._rows.setdefault(table, []).append(row)
+        self._store(table).append(row)
 
     def event(
         self,
@@ -369,21 +380,11 @@ class ImportBuilder:
             target_id, value, length=20,
         )
         self._events += 1
-        self.add(
-            "interactions",
-            event_id=event_id,
-            source=self.source_kind,
-            kind=kind,
-            actor_id=actor_id,
-            target_id=target_id,
-            target_role=target_role,
-            artifact_id=artifact_id,
-            container=container,
-            ts=ts.astimezone(dt.UTC),
-            time_offset_min=time_offset_min,
-            value=value,
-            weight=weight,
-        )
+        # Positional append in schema order: this is the hot path of every importer.
+        self._store("interactions").append_values((
+            event_id, self.source_kind, kind, actor_id, target_id, target_role, artifact_id,
+            container, _naive_utc(ts), time_offset_min, value, weight, self._current(),
+        ))
         return event_id
 
     def artifact(self, artifact_id: str, kind: str, **fields: object) -> None:
@@ -391,10 +392,6 @@ class ImportBuilder:
         outcome = fields.get("outcome")
         if outcome is not None and outcome not in ARTIFACT_OUTCOMES:
             raise ValueError(f"unknown artifact outcome {outcome!r}")
-        for key in ("opened_at", "first_review_at", "closed_at"):
-            value = fields.get(key)
-            if isinstance(value, dt.datetime):
-                fields[key] = value.astimezone(dt.UTC)
         self.add("artifacts", artifact_id=artifact_id, kind=kind, source=self.source_kind, **fields)
 
     # -- result -------------------------------------------------------------------------------
@@ -402,17 +399,10 @@ class ImportBuilder:
         """Build the result; rows of rejected records are dropped here."""
         rejected = {i for i, s in enumerate(self._status) if s == "rejected"}
         tables: dict[str, pl.DataFrame] = {}
-        for table, rows in self._rows.items():
-            kept = [r for r in rows if r[_REC] not in rejected]
-            schema: dict[str, Any] = dict(SCHEMAS[table])
-            schema[_REC] = pl.Int64
-            cols = {c for r in kept for c in r} if kept else set()
-            unknown = cols - set(schema)
-            if unknown:
-                raise ValueError(f"table {table!r}: unknown column(s) {sorted(unknown)}")
-            frame = pl.DataFrame(kept, schema=schema, orient="row") if kept else pl.DataFrame(
-                schema=schema
-            )
+        for table, store in self._tables.items():
+            frame = store.frame()
+            if rejected and frame.height:
+                frame = frame.filter(~pl.col(_REC).is_in(sorted(rejected)))
             tables[table] = frame
         ident_schema: dict[str, Any] = dict(SCHEMAS["identities"])
         ident_schema[_REC] = pl.Int64
@@ -450,3 +440,60 @@ class ImportBuilder:
             notes=list(self.notes),
             options=dict(options or {}),
         )
+
+
+def _naive_utc(value: object) -> object:
+    """Aware datetimes become naive UTC (much faster for polars to ingest); others pass."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+class _Columns:
+    """Column-wise row buffer of one canonical table (plus the ``_rec`` column)."""
+
+    __slots__ = ("data", "index", "names", "table", "ts_columns")
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.names: list[str] = [*SCHEMAS[table].names(), _REC]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        self.data: list[list[object]] = [[] for _ in self.names]
+        self.ts_columns = {
+            i for i, n in enumerate(self.names[:-1])
+            if isinstance(SCHEMAS[table][n], pl.Datetime)
+        }
+
+    def append(self, row: dict[str, object]) -> None:
+        unknown = row.keys() - self.index.keys()
+        if unknown:
+            raise ValueError(f"table {self.table!r}: unknown column(s) {sorted(unknown)}")
+        for i, (name, col) in enumerate(zip(self.names, self.data, strict=True)):
+            value = row.get(name)
+            col.append(_naive_utc(value) if i in self.ts_columns else value)
+
+    def append_values(self, values: tuple[object, ...]) -> None:
+        for col, value in zip(self.data, values, strict=True):
+            col.append(value)
+
+    def remove(self, predicate: Callable[[dict[str, object]], bool]) -> int:
+        n = len(self.data[0])
+        keep = [i for i in range(n)
+                if not predicate({name: self.data[j][i] for j, name in enumerate(self.names)})]
+        self.data = [[col[i] for i in keep] for col in self.data]
+        return n - len(keep)
+
+    def frame(self) -> pl.DataFrame:
+        schema = SCHEMAS[self.table]
+        series = []
+        for name, col in zip(self.names, self.data, strict=True):
+            if name == _REC:
+                series.append(pl.Series(name, col, dtype=pl.Int64))
+                continue
+            dtype = schema[name]
+            if isinstance(dtype, pl.Datetime):
+                naive = pl.Series(name, col, dtype=pl.Datetime("us"))
+                series.append(naive.dt.replace_time_zone("UTC"))
+            else:
+                series.append(pl.Series(name, col, dtype=dtype))
+        return pl.DataFrame(series)

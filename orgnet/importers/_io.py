@@ -93,32 +93,11 @@ def _pairs_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _depth(text: str, limit: int) -> int:
-    depth = best = 0
-    in_str = esc = False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            if depth > best:
-                best = depth
-                if best > limit:
-                    return best
-        elif ch in "]}":
-            depth -= 1
-    return best
-
-
 def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` that rejects duplicate keys, NaN/Infinity, deep nesting and huge integers.
+
+    Nesting deeper than ``max_depth`` is rejected after parsing (a walk over containers only);
+    input deep enough to exhaust the C scanner's recursion limit is rejected the same way.
 
     Raises
     ------
@@ -129,18 +108,35 @@ def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         text = text.decode("utf-8-sig", errors="strict")
     elif text.startswith("\ufeff"):
         text = text[1:]
-    if _depth(text, max_depth) > max_depth:
-        raise JsonRecordError(f"JSON nested deeper than {max_depth} levels")
     try:
-        return json.loads(
+        value = json.loads(
             text, object_pairs_hook=_pairs_no_duplicates, parse_constant=_reject_constant
         )
     except JsonRecordError:
         raise
     except json.JSONDecodeError as exc:
         raise JsonRecordError(f"invalid JSON: {exc.msg} at column {exc.colno}") from exc
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise JsonRecordError(f"JSON nested deeper than {max_depth} levels") from exc
+    except ValueError as exc:
         raise JsonRecordError(f"invalid JSON: {exc}") from exc
+    if _too_deep(value, max_depth):
+        raise JsonRecordError(f"JSON nested deeper than {max_depth} levels")
+    return value
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when containers nest deeper than ``limit`` (walks containers only, not characters)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
 
 
 def iter_json_lines(
@@ -213,11 +209,9 @@ def iter_json_documents(
             break
         lineno = text.count("\n", 0, pos) + 1
         try:
-            end_guess = text.find("\n}", pos)
-            segment_end = n if end_guess < 0 else end_guess + 2
-            if _depth(text[pos:segment_end], MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-                raise JsonRecordError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             obj, end = decoder.raw_decode(text, pos)
+            if _too_deep(obj, MAX_JSON_DEPTH):
+                raise JsonRecordError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             yield lineno, obj
             pos = end
         except (json.JSONDecodeError, JsonRecordError, ValueError, RecursionError) as exc:
