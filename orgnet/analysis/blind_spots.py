@@ -1,0 +1,441 @@
+"""Blind spots (ANALYSES §3): socio-technical congruence, dependencies without contact, one-sided
+relationships, information droughts.
+
+Measures
+--------
+- Coordination requirements ``CR = TA·TAᵀ`` (Cataldo et al. 2006 with ``T_D = I``: people who change
+  the same files), from the co-edit view.
+- Actual coordination ``CA``: a review or communication tie in either direction.
+- Congruence, weighted by need (Kwan, Schröter and Damian 2011):
+  ``congruence(A, B) = Σ_{(i,j) ∈ CR ∩ CA} CR_ij / Σ_{(i,j) ∈ CR} CR_ij`` over person pairs with
+  ``i`` in unit A and ``j`` in unit B.
+- **blind_spot (dependency without contact)**: a unit pair in the top quantile of coordination need
+  (default: top 20% of cross-unit pairs) with congruence below 0.2.
+- **blind_spot (one-sided relationship)**: unit T depends on two or more units under the same
+  parent O, but >= 80% of its ties with O's units go to one of them while another holds >= 30% of
+  T's coordination need with O.
+- **information_drought**: a conversation (chat channel or mail list) that refers to artifacts
+  owned by unit U (paths through ownership rules; pull requests and changes through the files they
+  touched) with real traffic (>= 10 messages, >= 3 people) and no member of U taking part.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Final
+
+import polars as pl
+
+from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.dataset import Dataset, Window
+from orgnet.findings import Finding, make_finding
+from orgnet.graph.formal import unit_ancestors
+from orgnet.schema import frame_schema
+
+__all__ = [
+    "CONGRUENCE_SCHEMA",
+    "DROUGHT_SCHEMA",
+    "ONE_SIDED_SCHEMA",
+    "PERSON_CONGRUENCE_SCHEMA",
+    "find_blind_spot",
+    "find_information_drought",
+    "information_droughts",
+    "one_sided_relationships",
+    "person_congruence",
+    "unit_congruence",
+]
+
+CONGRUENCE_SCHEMA: Final = frame_schema({
+    "unit_a": pl.String, "unit_b": pl.String, "need": pl.Float64, "met_need": pl.Float64,
+    "congruence": pl.Float64, "person_pairs": pl.Int64, "tied_pairs": pl.Int64,
+    "shared_files": pl.Int64, "communication": pl.Float64, "reviews": pl.Float64,
+    "need_quantile": pl.Float64,
+})
+PERSON_CONGRUENCE_SCHEMA: Final = frame_schema({
+    "person_id": pl.String, "unit_id": pl.String, "partners": pl.Int64, "tied_partners": pl.Int64,
+    "need": pl.Float64, "congruence": pl.Float64,
+})
+ONE_SIDED_SCHEMA: Final = frame_schema({
+    "unit_id": pl.String, "parent_id": pl.String, "favoured_unit": pl.String,
+    "neglected_unit": pl.String, "favoured_tie_share": pl.Float64,
+    "neglected_tie_share": pl.Float64, "neglected_need_share": pl.Float64,
+    "need_with_parent": pl.Float64, "ties_with_parent": pl.Float64,
+})
+DROUGHT_SCHEMA: Final = frame_schema({
+    "conversation": pl.String, "source": pl.String, "owning_unit": pl.String,
+    "messages": pl.Int64, "participants": pl.Int64, "references": pl.Int64,
+    "referenced_artifacts": pl.List(pl.String), "participant_units": pl.List(pl.String),
+})
+
+MESSAGE_KINDS: Final = ("chat_message", "chat_reply", "email_message", "email_reply")
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _tie_weights(ctx: AnalysisContext) -> dict[tuple[str, str], tuple[float, float]]:
+    """Undirected person pair -> (communication weight, review weight)."""
+    out: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for idx, view in enumerate(("communication", "review")):
+        for s, d, w in ctx.graph(view).edges.iter_rows():  # type: ignore[arg-type]
+            out[_pair(s, d)][idx] += w
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _shared_files(ctx: AnalysisContext, home: dict[str, str]) -> dict[tuple[str, str], int]:
+    from orgnet.graph.build import coedit_matrix
+
+    ta, people, _paths = coedit_matrix(ctx.data, ctx.options)
+    if not people:
+        return {}
+    coo = ta.tocoo()
+    by_unit: dict[str, set[int]] = defaultdict(set)
+    for r, c in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
+        u = home.get(people[r])
+        if u is not None:
+            by_unit[u].add(c)
+    units = sorted(by_unit)
+    out: dict[tuple[str, str], int] = {}
+    for i, a in enumerate(units):
+        for b in units[i + 1:]:
+            n = len(by_unit[a] & by_unit[b])
+            if n:
+                out[(a, b)] = n
+    return out
+
+
+def unit_congruence(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+) -> pl.DataFrame:
+    """Socio-technical congruence per unit pair (need-weighted).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``unit_a, unit_b`` (``unit_a < unit_b``), ``need`` (sum of ``CR`` over cross pairs),
+        ``met_need`` (the part with a review or communication tie), ``congruence``,
+        ``person_pairs, tied_pairs``, ``shared_files`` (files both units changed),
+        ``communication`` and ``reviews`` (tie weights between the units), ``need_quantile``
+        (rank of ``need`` among pairs, 0..1); sorted by ``need`` descending then the pair.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    home = ctx.home_unit()
+    cr = ctx.graph("coedit").edges
+    if cr.height == 0 or not home:
+        return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
+    ties = _tie_weights(ctx)
+    acc: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
+    for s, d, w in cr.iter_rows():
+        us, ud = home.get(s), home.get(d)
+        if us is None or ud is None or us == ud:
+            continue
+        key = _pair(us, ud)
+        a = acc[key]
+        a[0] += w
+        a[2] += 1
+        if _pair(s, d) in ties:
+            a[1] += w
+            a[3] += 1
+    if not acc:
+        return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
+    between: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for (s, d), (comm, rev) in ties.items():
+        us, ud = home.get(s), home.get(d)
+        if us is None or ud is None or us == ud:
+            continue
+        b = between[_pair(us, ud)]
+        b[0] += comm
+        b[1] += rev
+    shared = _shared_files(ctx, home)
+    rows = []
+    for (ua, ub), (need, met, pairs, tied) in acc.items():
+        comm, rev = between.get((ua, ub), [0.0, 0.0])
+        rows.append({
+            "unit_a": ua, "unit_b": ub, "need": need, "met_need": met,
+            "congruence": met / need if need else float("nan"), "person_pairs": int(pairs),
+            "tied_pairs": int(tied), "shared_files": shared.get((ua, ub), 0),
+            "communication": comm, "reviews": rev,
+        })
+    df = pl.DataFrame(rows).with_columns(
+        ((pl.col("need").rank("average") - 1) / max(len(rows) - 1, 1)).alias("need_quantile")
+    )
+    return df.select(list(CONGRUENCE_SCHEMA)).cast(CONGRUENCE_SCHEMA).sort(
+        ["need", "unit_a", "unit_b"], descending=[True, False, False]
+    )
+
+
+def person_congruence(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+) -> pl.DataFrame:
+    """Per person: coordination partners and how many of them they actually interact with.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``person_id, unit_id, partners`` (people sharing files), ``tied_partners``, ``need``,
+        ``congruence`` (need-weighted share met); sorted by ``person_id``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    cr = ctx.graph("coedit").edges
+    if cr.height == 0:
+        return pl.DataFrame(schema=PERSON_CONGRUENCE_SCHEMA)
+    ties = _tie_weights(ctx)
+    home = ctx.home_unit()
+    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+    for s, d, w in cr.iter_rows():
+        tied = _pair(s, d) in ties
+        for p in (s, d):
+            a = acc[p]
+            a[0] += 1
+            a[2] += w
+            if tied:
+                a[1] += 1
+                a[3] += w
+    rows = [
+        {"person_id": p, "unit_id": home.get(p), "partners": int(a[0]), "tied_partners": int(a[1]),
+         "need": a[2], "congruence": a[3] / a[2] if a[2] else float("nan")}
+        for p, a in acc.items()
+    ]
+    return pl.DataFrame(rows, schema=PERSON_CONGRUENCE_SCHEMA).sort("person_id")
+
+
+def one_sided_relationships(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    favoured_share: float = 0.8,
+    neglected_need_share: float = 0.3,
+    min_ties: int = 5,
+) -> pl.DataFrame:
+    """Units that depend on several units under one parent but talk to only one of them.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``unit_id`` (T), ``parent_id`` (O), ``favoured_unit``, ``neglected_unit``,
+        ``favoured_tie_share``, ``neglected_tie_share``, ``neglected_need_share``,
+        ``need_with_parent``, ``ties_with_parent`` (number of person ties); sorted by
+        ``neglected_need_share`` descending then ``unit_id``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    cong = unit_congruence(ctx)
+    if cong.height == 0:
+        return pl.DataFrame(schema=ONE_SIDED_SCHEMA)
+    parent = dict(ctx.data.units.select("unit_id", "parent_id").iter_rows())
+    home = ctx.home_unit()
+    need: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in cong.iter_rows(named=True):
+        need[r["unit_a"]][r["unit_b"]] = r["need"]
+        need[r["unit_b"]][r["unit_a"]] = r["need"]
+    tie_count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s, d in _tie_weights(ctx):
+        us, ud = home.get(s), home.get(d)
+        if us is None or ud is None or us == ud:
+            continue
+        tie_count[us][ud] += 1
+        tie_count[ud][us] += 1
+    rows = []
+    for t in sorted(need):
+        by_parent: dict[str, list[str]] = defaultdict(list)
+        for x in need[t]:
+            p = parent.get(x)
+            if p is not None:
+                by_parent[p].append(x)
+        for p, xs in sorted(by_parent.items()):
+            if len(xs) < 2:
+                continue
+            total_need = sum(need[t][x] for x in xs)
+            ties = {x: tie_count[t].get(x, 0) for x in xs}
+            total_ties = sum(ties.values())
+            if total_ties < min_ties or total_need <= 0:
+                continue
+            fav = max(sorted(xs), key=lambda x: ties[x])
+            fav_share = ties[fav] / total_ties
+            if fav_share < favoured_share:
+                continue
+            others = [x for x in xs if x != fav]
+            neg = max(sorted(others), key=lambda x: need[t][x])
+            neg_need = need[t][neg] / total_need
+            if neg_need < neglected_need_share:
+                continue
+            rows.append({
+                "unit_id": t, "parent_id": p, "favoured_unit": fav, "neglected_unit": neg,
+                "favoured_tie_share": fav_share, "neglected_tie_share": ties[neg] / total_ties,
+                "neglected_need_share": neg_need, "need_with_parent": total_need,
+                "ties_with_parent": float(total_ties),
+            })
+    if not rows:
+        return pl.DataFrame(schema=ONE_SIDED_SCHEMA)
+    return pl.DataFrame(rows, schema=ONE_SIDED_SCHEMA).sort(
+        ["neglected_need_share", "unit_id"], descending=[True, False])
+
+
+def find_blind_spot(
+    ctx: AnalysisContext, *, top_quantile: float = 0.8, max_congruence: float = 0.2
+) -> list[Finding]:
+    """``blind_spot`` findings of both kinds.
+
+    Dependency without contact: ``severity = (1 - congruence / max_congruence) * need_quantile``
+    scaled to the top quantile band. One-sided: ``severity = neglected_need_share *
+    favoured_tie_share``.
+    """
+    fctx = ctx.finding_context()
+    out: list[Finding] = []
+    cong = unit_congruence(ctx)
+    for r in cong.iter_rows(named=True):
+        if r["need_quantile"] < top_quantile or r["congruence"] >= max_congruence:
+            continue
+        if fctx.too_small(r["unit_a"], r["unit_b"]):
+            continue
+        band = (r["need_quantile"] - top_quantile) / max(1 - top_quantile, 1e-9)
+        sev = (1 - r["congruence"] / max_congruence) * (0.5 + 0.5 * band)
+        a, b = fctx.unit(r["unit_a"]), fctx.unit(r["unit_b"])
+        title = (f"{a} and {b} change the same code ({r['shared_files']} shared files) but "
+                 f"{'never' if r['tied_pairs'] == 0 else 'rarely'} review or talk with each other: "
+                 f"{r['congruence']:.0%} of their coordination needs are met")
+        out.append(make_finding(
+            "blind_spot", sev, title, units=[r["unit_a"], r["unit_b"]],
+            evidence={"type": "dependency_without_contact", **{k: r[k] for k in (
+                "need", "met_need", "congruence", "person_pairs", "tied_pairs", "shared_files",
+                "communication", "reviews", "need_quantile")}},
+            ctx=fctx, key=f"dependency|{r['unit_a']}|{r['unit_b']}",
+        ))
+    for r in one_sided_relationships(ctx).iter_rows(named=True):
+        if fctx.too_small(r["unit_id"], r["favoured_unit"], r["neglected_unit"]):
+            continue
+        sev = r["neglected_need_share"] * r["favoured_tie_share"]
+        t, o = fctx.unit(r["unit_id"]), fctx.unit(r["parent_id"])
+        fav, neg = fctx.unit(r["favoured_unit"]), fctx.unit(r["neglected_unit"])
+        title = (f"{t} talks almost only to {fav} in {o} ({r['favoured_tie_share']:.0%} of its ties "
+                 f"there), although {neg} holds {r['neglected_need_share']:.0%} of its shared code "
+                 f"with {o}")
+        out.append(make_finding(
+            "blind_spot", sev, title,
+            units=[r["unit_id"], r["favoured_unit"], r["neglected_unit"]],
+            evidence={"type": "one_sided_relationship", **{k: r[k] for k in ONE_SIDED_SCHEMA}},
+            ctx=fctx, key=f"one-sided|{r['unit_id']}|{r['neglected_unit']}",
+        ))
+    return out
+
+
+# -- information droughts -----------------------------------------------------------------------
+
+
+def _reference_owners(ctx: AnalysisContext, refs: pl.DataFrame) -> pl.DataFrame:
+    """``value -> owning unit`` (at the compared level) for path and change references."""
+    from orgnet.ownership import OwnershipResolver
+
+    own = ctx.data.ownership
+    if own.height == 0 or refs.height == 0:
+        return pl.DataFrame(schema={"value": pl.String, "owning_unit": pl.String})
+    resolver = OwnershipResolver(own, ctx.data.units, ctx.data.identities)
+    containers = list(own["container"].unique().to_list())
+    # Paths referenced directly, and files touched by referenced changes.
+    paths = refs.filter(pl.col("value").str.starts_with("path:")).select(
+        "value", pl.col("value").str.strip_prefix("path:").alias("path"))
+    changes = refs.drop_nulls("artifact_id").select("value", "artifact_id").unique()
+    if changes.height:
+        touched = ctx.data.touches.select("artifact_id", "path").join(
+            changes.lazy(), on="artifact_id").select("value", "path").collect()
+        paths = pl.concat([paths, touched])
+    if paths.height == 0:
+        return pl.DataFrame(schema={"value": pl.String, "owning_unit": pl.String})
+    queries = paths.select("path").unique().join(
+        pl.DataFrame({"container": containers}, schema={"container": pl.String}), how="cross")
+    owners = resolver.assign(queries).drop_nulls("owner_unit_id").select(
+        "path", pl.col("owner_unit_id").alias("leaf_unit")).unique()
+    anc = unit_ancestors(ctx.data.units).filter(pl.col("ancestor_kind") == ctx.unit_kind)
+    nearest = anc.sort("distance").unique("unit_id", keep="first").select(
+        pl.col("unit_id").alias("leaf_unit"), pl.col("ancestor_id").alias("owning_unit"))
+    return (paths.join(owners, on="path").join(nearest, on="leaf_unit")
+            .select("value", "owning_unit").unique())
+
+
+def information_droughts(
+    data: Dataset | AnalysisContext,
+    *,
+    window: Window | None = None,
+    unit_kind: str | None = None,
+    min_messages: int = 10,
+    min_participants: int = 3,
+    min_references: int = 2,
+) -> pl.DataFrame:
+    """Conversations about a unit's code that no member of the unit takes part in.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``conversation`` (``source:container``), ``source``, ``owning_unit``, ``messages``,
+        ``participants``, ``references`` (reference events pointing at the unit's artifacts),
+        ``referenced_artifacts`` (up to 10 reference values), ``participant_units``; sorted by
+        ``messages`` descending then ``conversation``.
+    """
+    ctx = ensure_context(data, window=window, unit_kind=unit_kind)
+    ev = ctx.events()
+    if ev.height == 0:
+        return pl.DataFrame(schema=DROUGHT_SCHEMA)
+    refs = ev.filter((pl.col("kind") == "reference") & pl.col("container").is_not_null())
+    if refs.height == 0:
+        return pl.DataFrame(schema=DROUGHT_SCHEMA)
+    owners = _reference_owners(ctx, refs.select("value", "artifact_id").unique())
+    if owners.height == 0:
+        return pl.DataFrame(schema=DROUGHT_SCHEMA)
+    conv = pl.concat_str([pl.col("source"), pl.lit(":"), pl.col("container")]).alias("conversation")
+    about = (
+        refs.join(owners, on="value").with_columns(conv)
+        .group_by("conversation", "owning_unit")
+        .agg(pl.len().alias("references"), pl.col("value").unique().sort().head(10)
+             .alias("referenced_artifacts"))
+        .filter(pl.col("references") >= min_references)
+    )
+    msgs = ev.filter(pl.col("kind").is_in(MESSAGE_KINDS) & pl.col("container").is_not_null()
+                     ).with_columns(conv)
+    home = ctx.home_unit()
+    homes = pl.DataFrame(list(home.items()), schema={"actor": pl.String, "unit": pl.String},
+                         orient="row")
+    traffic = (
+        msgs.join(homes, on="actor", how="left")
+        .group_by("conversation")
+        .agg(pl.first("source"), pl.len().alias("messages"), pl.col("actor").n_unique()
+             .alias("participants"), pl.col("unit").drop_nulls().unique().sort()
+             .alias("participant_units"))
+        .filter((pl.col("messages") >= min_messages) & (pl.col("participants") >= min_participants))
+    )
+    joined = about.join(traffic, on="conversation").filter(
+        ~pl.col("participant_units").list.contains(pl.col("owning_unit")))
+    if joined.height == 0:
+        return pl.DataFrame(schema=DROUGHT_SCHEMA)
+    return joined.select(list(DROUGHT_SCHEMA)).cast(DROUGHT_SCHEMA).sort(
+        ["messages", "conversation", "owning_unit"], descending=[True, False, False])
+
+
+def find_information_drought(ctx: AnalysisContext) -> list[Finding]:
+    """``information_drought`` findings.
+
+    ``severity = min(1, log2(messages / 5) / 4) * min(1, references / 5) ** 0.5``.
+    """
+    fctx = ctx.finding_context()
+    out = []
+    for r in information_droughts(ctx).iter_rows(named=True):
+        if fctx.too_small(r["owning_unit"]):
+            continue
+        sev = min(1.0, math.log2(max(r["messages"], 5) / 5) / 4) * min(1.0, r["references"] / 5) ** 0.5
+        name = r["conversation"].split(":", 1)[1]
+        title = (f"{r['participants']} people discuss {fctx.unit(r['owning_unit'])}'s code in {name} "
+                 f"({r['messages']} messages, {r['references']} references) without anyone from "
+                 f"{fctx.unit(r['owning_unit'])}")
+        evidence: dict[str, Any] = {k: r[k] for k in DROUGHT_SCHEMA}
+        out.append(make_finding(
+            "information_drought", sev, title, units=[r["owning_unit"]], evidence=evidence,
+            ctx=fctx, key=f"{r['conversation']}|{r['owning_unit']}",
+        ))
+    return out
