@@ -552,6 +552,68 @@ def demo(
         console.print(Text("the dashboard is not part of this version yet; nothing to start"))
 
 
+units_app = typer.Typer(help="Derive formal units.", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+
+
+@units_app.command("from-email-domains")
+def units_from_email_domains(
+    workspace: WorkspaceOpt = None,
+    min_events: Annotated[int, typer.Option(help="Ignore addresses with fewer events.")] = 1,
+) -> None:
+    """Create company units from e-mail domains (for open-source data)."""
+    from orgnet.units import write_company_units
+
+    ws = _open_existing(workspace)
+    n_units, n_people = write_company_units(ws, min_events=min_events)
+    console.print(Text(f"{n_units:,} company units, {n_people:,} people assigned "
+                       f"(unit kind 'company': orgnet analyze --unit-kind company)"))
+
+
+@app.command()
+def analyze(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for findings.json and the "
+                                      "per-analysis Parquet and CSV files.")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    unit_kind: Annotated[str, typer.Option(help="Formal level to compare with: team, department, "
+                                           "maintainer_section, company ...")] = "team",
+    top: Annotated[int, typer.Option(help="Findings to print.")] = 15,
+    min_group_size: Annotated[int, typer.Option(help="Privacy: no unit-level findings about "
+                                                "smaller units.")] = 5,
+) -> None:
+    """Run every analysis, write findings.json and the analysis tables, print the top findings."""
+    from orgnet.analysis.registry import run_analyses
+    from orgnet.dataset import Dataset, Window
+
+    ws = _open_existing(workspace)
+    data = Dataset.from_workspace(ws)
+    kinds = set(data.units["kind"].unique().to_list())
+    if unit_kind not in kinds:
+        raise ConfigError(f"--unit-kind {unit_kind!r}: the workspace has units of kind "
+                          f"{', '.join(sorted(kinds)) or '(none: import an org chart)'}")
+    window = Window(_datetime(since, "--since"), _datetime(until, "--until"))
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
+        task = progress.add_task("analyzing", total=None)
+        run = run_analyses(data, window=window, unit_kind=unit_kind, out=out,
+                           min_group_size=min_group_size,
+                           progress=lambda name: progress.update(task, description=name))
+    t = Table(title=f"top findings ({len(run.findings)} in all)")
+    t.add_column("#", justify="right")
+    t.add_column("kind")
+    t.add_column("severity", justify="right")
+    t.add_column("finding")
+    for i, f in enumerate(run.findings[:top], start=1):
+        t.add_row(str(i), f.kind, f"{f.severity:.2f}", Text(f.title))
+    console.print(t)
+    console.print(Text(f"{time.perf_counter() - started:.1f} s; wrote {out / 'findings.json'} and "
+                       f"{len(run.frames)} analysis tables (Parquet and CSV)"))
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 1, never a traceback."""
     try:
