@@ -284,9 +284,61 @@ def _review_command(source: str, help_text: str) -> None:
     import_app.command(source)(command)
 
 
-_review_command("github", "Import GitHub pull requests and issues (Perceval items or REST JSON).")
-_review_command("gerrit", "Import Gerrit changes (gerrit query JSON, REST, Perceval).")
-_review_command("gitlab", "Import GitLab merge requests (Perceval items).")
+@import_app.command("github")
+def import_github_cmd(
+    path: Annotated[Path, typer.Argument(help="Perceval items (JSON lines or pretty JSON) or a "
+                                         "REST export directory (see docs/importers/github.md).")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    repo: Annotated[str | None, typer.Option(help="owner/repo when the export does not say.")]
+    = None,
+    instance: Annotated[str | None, typer.Option(help="GitHub Enterprise host.")] = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import GitHub pull requests and issues (Perceval items or REST JSON)."""
+    fn = _loader("orgnet.importers.github", "import_github")
+    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
+               "repo": repo, "instance": instance}
+    run_import(workspace, "github", path, fn, options, strict=strict, force=force)
+
+
+@import_app.command("gitlab")
+def import_gitlab_cmd(
+    path: Annotated[Path, typer.Argument(help="Perceval GitLab merge_request items.")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    instance: Annotated[str | None, typer.Option(help="Self-managed GitLab host.")] = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import GitLab merge requests (Perceval items)."""
+    fn = _loader("orgnet.importers.gitlab", "import_gitlab")
+    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
+               "instance": instance}
+    run_import(workspace, "gitlab", path, fn, options, strict=strict, force=force)
+
+
+@import_app.command("gerrit")
+def import_gerrit_cmd(
+    path: Annotated[Path, typer.Argument(help="gerrit query JSON, REST ChangeInfo JSON or "
+                                         "Perceval items (file or directory).")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    instance: Annotated[str | None, typer.Option(help="Gerrit host.")] = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Import Gerrit changes (gerrit query JSON, REST, Perceval)."""
+    fn = _loader("orgnet.importers.gerrit", "import_gerrit")
+    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
+               "instance": instance}
+    run_import(workspace, "gerrit", path, fn, options, strict=strict, force=force)
+
+
 _review_command("slack", "Import a Slack workspace export (zip or directory).")
 _review_command("mattermost", "Import a Mattermost bulk export (JSONL, plain or zipped).")
 

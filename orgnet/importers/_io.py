@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Final
@@ -71,10 +72,22 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="replace"), "cp1252"
 
 
+_COMPRESSION_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
 def read_text(path: str | Path, *, max_bytes: int = 2 * 1024**3) -> tuple[str, str]:
-    """Read a whole (possibly gzipped) text file with :func:`decode_text`."""
-    with open_binary(path) as fh:
-        data = fh.read(max_bytes + 1)
+    """Read a whole (possibly gzipped) text file with :func:`decode_text`.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, too large, or its compression is corrupt or truncated.
+    """
+    try:
+        with open_binary(path) as fh:
+            data = fh.read(max_bytes + 1)
+    except _COMPRESSION_ERRORS as exc:
+        raise InputError(f"corrupt or truncated compressed file: {exc}", file=str(path)) from exc
     if len(data) > max_bytes:
         raise InputError(f"larger than {max_bytes} bytes; split it or raise the limit", file=str(path))
     return decode_text(data)
@@ -115,7 +128,7 @@ def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     except JsonRecordError:
         raise
     except json.JSONDecodeError as exc:
-        raise JsonRecordError(f"invalid JSON: {exc.msg} at column {exc.colno}") from exc
+        raise JsonRecordError(f"invalid JSON: {exc.msg} column {exc.colno}") from exc
     except RecursionError as exc:
         raise JsonRecordError(f"JSON nested deeper than {max_depth} levels") from exc
     except ValueError as exc:
@@ -147,6 +160,18 @@ def iter_json_lines(
     Malformed lines yield a :class:`JsonRecordError` instead of stopping the import. Lines longer
     than ``max_line_bytes`` are not parsed.
     """
+    last = 0
+    try:
+        for item in _json_lines(path, max_line_bytes):
+            last = item[0]
+            yield item
+    except _COMPRESSION_ERRORS as exc:
+        yield last + 1, JsonRecordError(f"corrupt or truncated compressed data: {exc}"), b""
+
+
+def _json_lines(
+    path: str | Path, max_line_bytes: int
+) -> Iterator[tuple[int, Any | JsonRecordError, bytes]]:
     with open_binary(path) as fh:
         for lineno, raw in enumerate(_bounded_lines(fh, max_line_bytes), start=1):
             if raw is None:

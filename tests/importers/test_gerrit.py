@@ -171,7 +171,7 @@ def test_window(gd: Path) -> None:
 
 
 MALFORMED = [
-    (2, None, "invalid JSON: Invalid control character at at column 201"),
+    (2, None, "invalid JSON: Invalid control character at column 201"),
     (4, "number", "duplicate change: same id and update time as line 1"),
     (5, "owner", "owner has type int, expected an account object"),
     (6, "createdOn", "createdOn is not epoch seconds"),

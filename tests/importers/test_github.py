@@ -156,7 +156,7 @@ def test_window(gh: Path) -> None:
 
 
 MALFORMED = [
-    (2, None, "invalid JSON: Invalid control character at at column 151"),
+    (2, None, "invalid JSON: Invalid control character at column 151"),
     (3, None, "invalid UTF-8: invalid continuation byte"),
     (4, "uuid", "duplicate item: same id and update time as line 1"),
     (5, "category", "unknown GitHub category 'wiki'"),

@@ -120,7 +120,7 @@ def test_window(gl: Path) -> None:
 
 
 MALFORMED = [
-    (2, None, "invalid JSON: Invalid control character at at column 181"),
+    (2, None, "invalid JSON: Invalid control character at column 181"),
     (3, "uuid", "duplicate item: same id and update time as line 1"),
     (4, "category", "unknown GitLab category 'snippet'"),
     (5, "author", "author has type int, expected a user object"),

@@ -322,7 +322,7 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     assert isinstance(got[0][1], PercevalItem)
     last = got[-1][1]
     assert isinstance(last, PercevalReject)
-    assert last.reason.startswith("compressed input truncated or corrupt after line")
+    assert "truncated" in last.reason and "compressed" in last.reason
     header_only = tmp_path / "header.jsonl.gz"
     header_only.write_bytes(b"\x1f\x8b")
     with pytest.raises(InputError):
