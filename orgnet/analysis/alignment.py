@@ -431,17 +431,19 @@ def find_informal_team(ctx: AnalysisContext, *, min_lift: float = 6.0) -> list[F
 # -- misaligned people --------------------------------------------------------------------------
 
 
-def _unit_shares(ctx: AnalysisContext, graph_edges: pl.DataFrame, home: dict[str, str]) -> pl.DataFrame:
-    """Per person and partner unit: collaboration weight (both directions of undirected edges)."""
+def _unit_shares(graph_edges: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per person and partner unit: collaboration weight, partners split over their units by
+    membership share (``W·M``), both directions of undirected edges."""
     both = pl.concat([
         graph_edges.select(pl.col("src").alias("person_id"), pl.col("dst").alias("other"), "weight"),
         graph_edges.select(pl.col("dst").alias("person_id"), pl.col("src").alias("other"), "weight"),
     ])
-    units = pl.DataFrame(list(home.items()), schema={"other": pl.String, "other_unit": pl.String},
-                         orient="row")
+    m = membership.select(pl.col("person_id").alias("other"), pl.col("unit_id").alias("other_unit"),
+                          "share")
     return (
-        both.join(units, on="other", how="inner")
-        .group_by("person_id", "other_unit").agg(pl.col("weight").sum())
+        both.join(m, on="other", how="inner")
+        .group_by("person_id", "other_unit").agg((pl.col("weight") * pl.col("share")).sum()
+                                                 .alias("weight"))
         .with_columns((pl.col("weight") / pl.col("weight").sum().over("person_id")).alias("share"),
                       pl.col("weight").sum().over("person_id").alias("total"))
     )
@@ -472,16 +474,21 @@ def misaligned_people(
     edges = ctx.graph("collaboration").edges
     if edges.height == 0 or not home:
         return _empty(MISALIGNED_SCHEMA)
-    shares = _unit_shares(ctx, edges, home)
+    membership = ctx.membership()
+    shares = _unit_shares(edges, membership)
+    own_units = membership.select("person_id", pl.col("unit_id").alias("other_unit"),
+                                  pl.lit(True).alias("is_own"))
+    s = shares.join(own_units, on=["person_id", "other_unit"], how="left").with_columns(
+        pl.col("is_own").fill_null(False))
     homes = pl.DataFrame(list(home.items()), schema={"person_id": pl.String, "unit_id": pl.String},
                          orient="row")
-    s = shares.join(homes, on="person_id", how="inner")
-    own = s.filter(pl.col("other_unit") == pl.col("unit_id")).select("person_id", pl.col("share").alias(
-        "own_share"))
+    own = s.filter(pl.col("is_own")).group_by("person_id").agg(pl.col("share").sum()
+                                                               .alias("own_share"))
     top = (
-        s.filter(pl.col("other_unit") != pl.col("unit_id"))
+        s.filter(~pl.col("is_own"))
         .sort(["person_id", "share", "other_unit"], descending=[False, True, False])
         .unique("person_id", keep="first")
+        .join(homes, on="person_id", how="inner")
         .select("person_id", "unit_id", pl.col("total").alias("total_weight"),
                 pl.col("other_unit").alias("top_other_unit"), pl.col("share").alias("top_other_share"))
     )
@@ -548,10 +555,9 @@ def _informal_home_by_month(ctx: AnalysisContext, min_share: float) -> pl.DataFr
         edges = sub.graph("collaboration").edges
         if edges.height == 0:
             continue
-        # Informal home: compare with everyone's units at the END of the period, so a unit that
-        # did not exist yet on the chart can still be someone's informal home.
-        home_end = ctx.home_unit()
-        shares = _unit_shares(sub, edges, home_end)
+        # Informal home: partners' units at the END of the period, so a unit that did not
+        # exist yet on the chart can still be someone's informal home.
+        shares = _unit_shares(edges, ctx.membership())
         best = (
             shares.sort(["person_id", "share", "other_unit"], descending=[False, True, False])
             .unique("person_id", keep="first")
@@ -653,9 +659,12 @@ def _formal_moves(ctx: AnalysisContext) -> pl.DataFrame:
                 continue
             before = {s["unit"] for s in spans[:i]
                       if (s["valid_to"] is None or s["valid_to"] >= start) and s["unit"] != span["unit"]}
-            had_it = any(s["unit"] == span["unit"] and s["valid_to"] == start for s in spans[:i])
+            had_it = any(
+                s["unit"] == span["unit"] and (s["valid_to"] is None or s["valid_to"] >= start)
+                for s in spans[:i]
+            )
             if had_it:
-                continue  # a change of title or manager inside the same unit
+                continue  # already in that unit: a new role, title or manager, not a move
             rows.append({"person_id": pid[0], "from_unit": sorted(before)[0] if before else None,
                          "to_unit": span["unit"], "formal_since": start})
     moves = pl.DataFrame(rows, schema=_MOVES_SCHEMA)
