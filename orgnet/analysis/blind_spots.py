@@ -10,7 +10,8 @@ Measures
   ``congruence(A, B) = Σ_{(i,j) ∈ CR ∩ CA} CR_ij / Σ_{(i,j) ∈ CR} CR_ij`` over person pairs with
   ``i`` in unit A and ``j`` in unit B.
 - **blind_spot (dependency without contact)**: a unit pair in the top quantile of coordination need
-  (default: top 20% of cross-unit pairs) with congruence below 0.2.
+  (default: top 10% of cross-unit pairs) with congruence below 0.2 and below half the
+  organisation's own congruence.
 - **blind_spot (one-sided relationship)**: unit T depends on two or more units under the same
   parent O, but >= 80% of its ties with O's units go to one of them while another holds >= 30% of
   T's coordination need with O.
@@ -280,33 +281,45 @@ def one_sided_relationships(
 
 
 def find_blind_spot(
-    ctx: AnalysisContext, *, top_quantile: float = 0.8, max_congruence: float = 0.2
+    ctx: AnalysisContext,
+    *,
+    top_quantile: float = 0.9,
+    max_congruence: float = 0.2,
+    baseline_fraction: float = 0.5,
 ) -> list[Finding]:
     """``blind_spot`` findings of both kinds.
 
-    Dependency without contact: ``severity = (1 - congruence / max_congruence) * need_quantile``
-    scaled to the top quantile band. One-sided: ``severity = neglected_need_share *
-    favoured_tie_share``.
+    Dependency without contact: a unit pair in the top ``1 - top_quantile`` of coordination need
+    whose congruence is below ``max_congruence`` *and* below ``baseline_fraction`` of the
+    organisation's own need-weighted congruence (so data with few recorded conversations, such as
+    git trailers only, is judged against itself). ``severity = (1 - congruence / threshold) *
+    (0.5 + 0.5 * band)`` where ``band`` is the pair's position inside the top quantile.
+    One-sided: ``severity = neglected_need_share * favoured_tie_share``.
     """
     fctx = ctx.finding_context()
     out: list[Finding] = []
     cong = unit_congruence(ctx)
+    total_need = float(cong["need"].sum()) if cong.height else 0.0
+    baseline = float(cong["met_need"].sum()) / total_need if total_need else 0.0
+    threshold = min(max_congruence, baseline_fraction * baseline)
     for r in cong.iter_rows(named=True):
-        if r["need_quantile"] < top_quantile or r["congruence"] >= max_congruence:
+        if r["need_quantile"] < top_quantile or r["congruence"] >= threshold:
             continue
         if fctx.too_small(r["unit_a"], r["unit_b"]):
             continue
         band = (r["need_quantile"] - top_quantile) / max(1 - top_quantile, 1e-9)
-        sev = (1 - r["congruence"] / max_congruence) * (0.5 + 0.5 * band)
+        sev = (1 - r["congruence"] / threshold) * (0.5 + 0.5 * band)
         a, b = fctx.unit(r["unit_a"]), fctx.unit(r["unit_b"])
         title = (f"{a} and {b} change the same code ({r['shared_files']} shared files) but "
                  f"{'never' if r['tied_pairs'] == 0 else 'rarely'} review or talk with each other: "
-                 f"{r['congruence']:.0%} of their coordination needs are met")
+                 f"{r['congruence']:.0%} of their coordination needs are met "
+                 f"({baseline:.0%} across the organisation)")
         out.append(make_finding(
             "blind_spot", sev, title, units=[r["unit_a"], r["unit_b"]],
-            evidence={"type": "dependency_without_contact", **{k: r[k] for k in (
-                "need", "met_need", "congruence", "person_pairs", "tied_pairs", "shared_files",
-                "communication", "reviews", "need_quantile")}},
+            evidence={"type": "dependency_without_contact", "org_congruence": baseline,
+                      **{k: r[k] for k in (
+                          "need", "met_need", "congruence", "person_pairs", "tied_pairs",
+                          "shared_files", "communication", "reviews", "need_quantile")}},
             ctx=fctx, key=f"dependency|{r['unit_a']}|{r['unit_b']}",
         ))
     for r in one_sided_relationships(ctx).iter_rows(named=True):

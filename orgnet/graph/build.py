@@ -10,9 +10,11 @@ Views, each a :class:`Graph` over people (bots excluded by default):
     replies, direct messages, review requests and reactions; plus thread co-participation projected
     with Newman weights ``1/(k-1)`` (both directions).
 ``coedit``
-    Undirected coordination requirements ``CR = TA·TAᵀ`` (zero diagonal), ``TA`` people x files
-    (or directories at ``coedit_depth``). A change touching ``n > changeset_cap`` files counts
-    ``changeset_cap/n`` per file, so mass renames and vendoring are not collaboration.
+    Undirected coordination requirements ``CR = TA·D·TAᵀ`` (zero diagonal), ``TA`` people x files
+    (or directories at ``coedit_depth``), ``D`` the Newman projection weights ``1/(k_f - 1)`` of
+    a file changed by ``k_f`` people (hub files such as release notes do not tie everyone to
+    everyone). A change touching ``n > changeset_cap`` files counts ``changeset_cap/n`` per
+    file, so mass renames and vendoring are not collaboration.
 ``collaboration``
     Undirected weighted sum of the three, each view first scaled to mean edge weight 1.
 
@@ -293,11 +295,15 @@ def coedit_matrix(
 
 
 def coedit_edges(data: Dataset, options: GraphOptions | None = None) -> pl.DataFrame:
-    """Undirected coordination requirements ``CR = TA·TAᵀ`` as an edge table (``src < dst``)."""
+    """Undirected coordination requirements ``CR = TA·D·TAᵀ`` as an edge table (``src < dst``)."""
     ta, people, _paths = coedit_matrix(data, options)
     if not people:
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    cr = sp.triu(ta @ ta.T, k=1).tocoo()
+    # Newman projection weights: a file changed by k people adds 1/(k-1) per pair, so release
+    # notes and build files that everyone touches do not tie everyone to everyone.
+    editors = np.asarray((ta > 0).sum(axis=0)).ravel().astype(np.float64)
+    scale = np.where(editors >= 2, 1.0 / np.maximum(editors - 1, 1), 0.0)
+    cr = sp.triu(ta @ sp.diags(scale) @ ta.T, k=1).tocoo()
     names = np.array(people, dtype=object)
     return pl.DataFrame(
         {"src": names[cr.row].tolist(), "dst": names[cr.col].tolist(), "weight": cr.data},
