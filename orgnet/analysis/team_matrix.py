@@ -10,8 +10,8 @@ Measures
   organisation's own homophily: with ``p_in`` and ``p_out`` the organisation-wide tie densities inside
   and across units, a unit of ``n`` among ``N`` people expects ``I = p_in n(n-1)/2`` and
   ``E = p_out n(N-n)``. Teams talk inside more than outside everywhere; a silo is a unit far more
-  inward than its peers: the robust z-score (median/MAD across units) of the log-odds residual
-  ``logit(E share) - logit(expected E share)``.
+  inward than its peers: the robust z-score (median/MAD across units, spread at least 0.25) of the
+  log-odds residual ``logit(E share) - logit(expected E share)``.
 - **silo**: z <= -2.5, the external share at most half of its expectation, and real coordination
   needs outside (at least 20% of the unit's co-edit weight is with other units).
 """
@@ -39,6 +39,9 @@ __all__ = [
     "help_balance",
     "unit_pair_matrix",
 ]
+
+#: Smallest spread of the log-odds residuals used for the robust z-score.
+MIN_SPREAD: Final = 0.25
 
 UNIT_MATRIX_SCHEMA: Final = frame_schema({
     "src_unit": pl.String, "dst_unit": pl.String, "weight": pl.Float64, "src_size": pl.Int64,
@@ -102,11 +105,12 @@ def help_balance(
     -------
     pl.DataFrame
         ``unit_id, size, reviews_given_out, reviews_received_from_out, reviews_inside,
-        help_ratio`` (given / received; null when nothing was received); sorted by ``unit_id``.
+        help_ratio`` (given / received; null when nothing was received); sorted by ``unit_id``;
+        empty when the window has no reviews.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
     m = ctx.membership()
-    if m.height == 0:
+    if m.height == 0 or ctx.graph("review").edges.height == 0:
         return pl.DataFrame(schema=HELP_SCHEMA)
     # Review graph edges run author -> reviewer, so src_unit receives and dst_unit gives.
     um = unit_matrix(ctx.graph("review"), m)
@@ -164,7 +168,7 @@ def ei_index(
         ``unit_id, size, internal_ties, external_ties, ei, ei_expected, z`` (robust z of the
         log-odds residual across units; negative = more inward than peers), ``coedit_outside_share``
         and ``coedit_outside_weight`` (co-edit weight with other units); sorted by ``unit_id``.
-        Units of fewer than 2 people are left out.
+        Units of fewer than 2 people are left out; empty when the window has no ties.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
     home = ctx.home_unit()
@@ -172,6 +176,8 @@ def ei_index(
     if not sizes:
         return pl.DataFrame(schema=EI_SCHEMA)
     ties = _social_ties(ctx)
+    if ties.height == 0:
+        return pl.DataFrame(schema=EI_SCHEMA)
     internal = dict.fromkeys(sizes, 0)
     external = dict.fromkeys(sizes, 0)
     n_in = n_out = 0
@@ -220,7 +226,9 @@ def ei_index(
     if ok.sum() >= 4:
         med = float(np.median(arr[ok]))
         mad = float(np.median(np.abs(arr[ok] - med))) * 1.4826
-        spread = mad if mad > 1e-9 else float(np.std(arr[ok])) or 1.0
+        # A floor on the spread (in log-odds): when most units are alike, MAD is ~0 and a small
+        # difference would look enormous.
+        spread = max(mad, MIN_SPREAD)
         for r, x in zip(rows, arr, strict=True):
             r["z"] = (x - med) / spread if not math.isnan(x) else float("nan")
     return pl.DataFrame(rows, schema=EI_SCHEMA).sort("unit_id")

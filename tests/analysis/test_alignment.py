@@ -1,0 +1,153 @@
+"""Alignment analyses on hand-checkable organisations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from orgnet.analysis._context import AnalysisContext
+from orgnet.analysis.alignment import (
+    adjusted_rand_index,
+    alignment_scores,
+    communities,
+    find_informal_team,
+    find_misaligned_person,
+    find_org_change_lag,
+    informal_teams,
+    misaligned_people,
+    normalized_mutual_info,
+    org_change_lag,
+)
+from orgnet.dataset import Window
+
+from .factory import chatter, dataset, team_of
+
+
+def test_partition_agreement_by_hand() -> None:
+    same = ["x", "x", "y", "y"]
+    assert normalized_mutual_info(same, ["p", "p", "q", "q"]) == pytest.approx(1.0)
+    assert adjusted_rand_index(same, ["p", "p", "q", "q"]) == pytest.approx(1.0)
+    # Independent partitions: MI 0; ARI = (0 - 2/3) / (2 - 2/3) = -0.5.
+    assert normalized_mutual_info(same, ["p", "q", "p", "q"]) == pytest.approx(0.0)
+    assert adjusted_rand_index(same, ["p", "q", "p", "q"]) == pytest.approx(-0.5)
+    # contingency [[2,0],[1,1]]: sum_ij=1, rows 2, cols 3, expected 1, max 2.5 -> ARI 0.
+    assert adjusted_rand_index(same, ["p", "p", "p", "q"]) == pytest.approx(0.0)
+
+
+def _three_teams() -> dict[str, str]:
+    return {**team_of(5, "a"), **team_of(5, "b"), **team_of(5, "c")}
+
+
+def test_communities_recover_clean_teams() -> None:
+    people = _three_teams()
+    events = []
+    for unit in "abc":
+        events += chatter([p for p, u in people.items() if u == unit], times=2)
+    events += [("chat_reply", "a0", "b0"), ("chat_reply", "b1", "c1")]
+    data = dataset(people, events=events)
+    scores = alignment_scores(data)
+    assert scores.row(0, named=True)["nmi"] == pytest.approx(1.0)
+    assert scores.row(0, named=True)["ari"] == pytest.approx(1.0)
+    comm = communities(data)
+    assert comm.height == 15 and comm["person_id"].is_sorted()
+    assert comm.group_by("unit_id").agg(comm["community"].n_unique()).height == 3
+
+
+def test_misaligned_person_shares_by_hand() -> None:
+    people = {**team_of(4, "a"), **team_of(4, "b")}
+    events = chatter(["a1", "a2", "a3"]) + chatter(["b0", "b1", "b2", "b3"])
+    events += [("chat_reply", "a0", b) for b in ("b0", "b1", "b2") for _ in range(3)]
+    events += [("chat_reply", b, "a0") for b in ("b0", "b1", "b2") for _ in range(3)]
+    events += [("chat_reply", "a0", "a1"), ("chat_reply", "a1", "a0")]
+    data = dataset(people, events=events)
+    df = misaligned_people(data)
+    assert df["person_id"].to_list() == ["a0"]
+    row = df.row(0, named=True)
+    # a0: 3 partners in b with weight 6 each, a1 with weight 2 -> 18/20 and 2/20.
+    assert row["own_share"] == pytest.approx(0.1)
+    assert row["top_other_share"] == pytest.approx(0.9)
+    assert row["top_other_unit"] == "b"
+    (finding,) = find_misaligned_person(AnalysisContext(data))
+    assert finding.severity == pytest.approx(0.8)
+    assert "90%" in finding.title and finding.people[0][0] == "a0"
+
+
+def test_informal_team_lift_by_hand() -> None:
+    people = _three_teams()
+    events = []
+    for unit in "abc":
+        events += chatter([p for p, u in people.items() if u == unit])
+    events += chatter(["a0", "b0", "c0"], times=5)
+    events += [("chat_reply", "a1", "b1"), ("chat_reply", "b1", "c1"), ("chat_reply", "c1", "a1")]
+    data = dataset(people, events=events)
+    df = informal_teams(data)
+    assert df.height == 1
+    row = df.row(0, named=True)
+    assert row["members"] == ["a0", "b0", "c0"] and row["n_units"] == 3
+    # Each cross-unit pair of units: 10 (the group pair) + 1 background tie over 25 pairs.
+    density = 11 / 25
+    # The collaboration view is scaled to mean edge weight 1: 36 edges weighing 93 in all.
+    mean = 93 / 36
+    assert row["internal_weight"] == pytest.approx(30.0 / mean)
+    assert row["expected_weight"] == pytest.approx(3 * density / mean)
+    assert row["lift"] == pytest.approx(30 / (3 * density))
+    assert row["density"] == pytest.approx(1.0)
+    assert len(find_informal_team(AnalysisContext(data))) == 1
+
+
+def test_no_informal_team_without_a_dense_cross_unit_group() -> None:
+    people = _three_teams()
+    events = []
+    for unit in "abc":
+        events += chatter([p for p, u in people.items() if u == unit], times=2)
+    events += [("chat_reply", f"a{i}", f"b{i}") for i in range(5)]
+    events += [("chat_reply", f"b{i}", f"c{(i + 1) % 5}") for i in range(5)]
+    data = dataset(people, events=events)
+    assert informal_teams(data).height == 0
+    assert find_informal_team(AnalysisContext(data)) == []
+
+
+def _lag_dataset(move_day: dt.date) -> object:
+    people = {**team_of(4, "a"), **team_of(4, "b"), "x": "b"}
+    start = dt.date(2024, 1, 1)
+    spans = [(p, u, start, None) for p, u in people.items() if p != "x"]
+    spans += [("x", "a", start, move_day), ("x", "b", move_day, None)]
+    events = []
+    for month in (1, 2, 3, 4):
+        ts = dt.datetime(2024, month, 10, tzinfo=dt.UTC)
+        for team in ("a", "b"):
+            members = [f"{team}{i}" for i in range(4)]
+            events += [("chat_reply", s, t, None, None, None, ts) for s in members for t in members
+                       if s != t]
+        events += [("chat_reply", "x", f"b{i}", None, None, None, ts) for i in range(4)]
+    return dataset(people, memberships=spans, events=events)
+
+
+def test_org_change_lag_by_hand() -> None:
+    data = _lag_dataset(dt.date(2024, 4, 1))
+    df = org_change_lag(data)
+    assert df.height == 1
+    row = df.row(0, named=True)
+    assert (row["person_id"], row["from_unit"], row["to_unit"]) == ("x", "a", "b")
+    assert row["informal_since"] == dt.date(2024, 1, 1)
+    assert row["formal_since"] == dt.date(2024, 4, 1)
+    assert row["lag_days"] == 91 and row["windows_observed"] == 3
+    assert row["mean_share"] == pytest.approx(1.0)
+    (f,) = find_org_change_lag(AnalysisContext(data))
+    assert f.severity == pytest.approx(91 / 180)
+    assert "3 months" in f.title
+    # Not raised by the misaligned rule as well (the lag explains it).
+    assert find_misaligned_person(AnalysisContext(data)) == []
+
+
+def test_no_lag_when_the_chart_moves_first() -> None:
+    assert org_change_lag(_lag_dataset(dt.date(2024, 1, 15))).height == 0
+
+
+def test_empty_window_gives_empty_frames_with_columns() -> None:
+    data = _lag_dataset(dt.date(2024, 4, 1))
+    ctx = AnalysisContext(data, window=Window.of("2030-01-01", "2030-02-01"))
+    for fn in (communities, alignment_scores, informal_teams, misaligned_people, org_change_lag):
+        df = fn(ctx)
+        assert df.height == 0 and df.width > 0, fn.__name__
