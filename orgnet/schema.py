@@ -57,6 +57,7 @@ __all__ = [
     "TableName",
     "conform",
     "empty",
+    "frame_schema",
     "schema_of",
     "validate",
 ]
@@ -76,11 +77,12 @@ TableName = Literal[
 UTC_TS: Final = pl.Datetime("us", "UTC")
 
 
-def _schema_from(columns: Mapping[str, Any]) -> pl.Schema:
+def frame_schema(columns: Mapping[str, Any]) -> pl.Schema:
+    """A ``pl.Schema`` from a mapping of column -> dtype (typed for mypy)."""
     return pl.Schema(columns)
 
 SCHEMAS: Final[dict[str, pl.Schema]] = {
-    "people": _schema_from(
+    "people": frame_schema(
         {
             "person_id": pl.String,
             "display_name": pl.String,
@@ -89,7 +91,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "in_org_chart": pl.Boolean,
         }
     ),
-    "identities": _schema_from(
+    "identities": frame_schema(
         {
             "identity_id": pl.String,
             "person_id": pl.String,
@@ -104,7 +106,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "evidence": pl.String,
         }
     ),
-    "units": _schema_from(
+    "units": frame_schema(
         {
             "unit_id": pl.String,
             "name": pl.String,
@@ -113,7 +115,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "source": pl.String,
         }
     ),
-    "memberships": _schema_from(
+    "memberships": frame_schema(
         {
             "person_id": pl.String,
             "member_identity_id": pl.String,
@@ -131,7 +133,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "source": pl.String,
         }
     ),
-    "interactions": _schema_from(
+    "interactions": frame_schema(
         {
             "event_id": pl.String,
             "source": pl.String,
@@ -147,7 +149,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "weight": pl.Float64,
         }
     ),
-    "artifacts": _schema_from(
+    "artifacts": frame_schema(
         {
             "artifact_id": pl.String,
             "kind": pl.String,
@@ -165,7 +167,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "lines_deleted": pl.Int64,
         }
     ),
-    "touches": _schema_from(
+    "touches": frame_schema(
         {
             "artifact_id": pl.String,
             "actor_id": pl.String,
@@ -175,7 +177,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "lines_deleted": pl.Int64,
         }
     ),
-    "ownership": _schema_from(
+    "ownership": frame_schema(
         {
             "rule_id": pl.String,
             "source": pl.String,
@@ -190,7 +192,7 @@ SCHEMAS: Final[dict[str, pl.Schema]] = {
             "owner_identity_id": pl.String,
         }
     ),
-    "rejects": _schema_from(
+    "rejects": frame_schema(
         {
             "import_id": pl.String,
             "source_kind": pl.String,
