@@ -62,10 +62,16 @@ class AnalysisContext:
             max_thread_size=base.max_thread_size,
         )
 
-    def _cached(self, key: Any, make: Any) -> Any:
+    def cached(self, key: Any, make: Any) -> Any:
+        """The value cached under ``key``, computed with ``make()`` the first time.
+
+        Finding rules use it to reuse an analysis frame another rule already computed.
+        """
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+    _cached = cached
 
     def graph(self, view: View) -> Graph:
         """A graph view (built once per context)."""
@@ -81,7 +87,7 @@ class AnalysisContext:
             return self.at
         if self.window.until is not None:
             return (self.window.until - dt.timedelta(microseconds=1)).date()
-        _lo, hi = self.data.time_range()
+        _lo, hi = self.cached("time_range", self.data.time_range)
         if hi is not None:
             return hi.date()
         latest = self.data.memberships["valid_from"].max() if self.data.memberships.height else None

@@ -80,6 +80,8 @@ ANALYSES: Final[tuple[AnalysisSpec, ...]] = (
                  "PageRank, betweenness, units bridged per person"),
     AnalysisSpec("area_ownership", "orgnet.analysis.ownership:area_ownership",
                  "contributors, main share and owner share per owned area"),
+    AnalysisSpec("trends", "orgnet.analysis.trends:trends",
+                 "alignment, E-I, congruence and finding counts per quarter"),
 )
 
 #: ``module:function`` of every finding rule, ``(ctx) -> list[Finding]``.
