@@ -368,11 +368,20 @@ def find_hidden_influencer(
       ``level_known: false`` in the evidence (severity x 0.8).
 
     At most ``max_per_thousand`` findings per 1,000 people (at least one), highest severity
-    first; no findings on graphs with fewer than ``min_people`` connected people.
+    first; no findings on graphs with fewer than ``min_people`` connected people, nor when the
+    formal structure records neither managers nor levels (rank is unknown, so "reach without
+    the title" cannot be judged).
 
     Severity: ``z = (z_units_bridged + z_log_betweenness) / 2``;
     ``severity = clip(0.5 + 0.1·(z - min_z), 0, 1)``, times 0.8 without a known level.
     """
+    members = ctx.data.memberships
+    if members.height and members["manager_id"].null_count() == members.height and (
+        members["level"].null_count() == members.height
+    ):
+        # No manager chain and no levels (a team list, MAINTAINERS, company domains): the formal
+        # structure says nothing about rank, so "reach without the title" cannot be judged.
+        return []
     frame = influence(ctx)
     connected = frame.filter(pl.col("degree") > 0)
     if connected.height < min_people:
