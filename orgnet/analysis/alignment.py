@@ -9,9 +9,8 @@ Measures
   are compared with); pass ``resolution`` to fix it.
 - Agreement: normalised mutual information (arithmetic normalisation, as scikit-learn's default) and
   the adjusted Rand index (Hubert and Arabie 1985) between communities and formal units.
-- Informal teams: groups of people from several units whose cross-unit ties are far stronger than
-  the baseline density between their units predicts ("lift"), found as dense groups in the graph of
-  high-lift cross-unit ties.
+- Informal teams: groups of people from several units whose ties to each other are as strong as
+  ties between teammates (rare across units), found as dense groups in the graph of such ties.
 - Misaligned people: own-unit share of collaboration weight below 25% while one other unit takes
   the majority.
 - Org change lag: monthly informal home unit (largest share of collaboration weight) against the
@@ -69,7 +68,7 @@ INFORMAL_TEAM_SCHEMA: Final = frame_schema({
     "group": pl.String, "members": pl.List(pl.String), "units": pl.List(pl.String),
     "size": pl.Int64, "n_units": pl.Int64, "top_unit_share": pl.Float64,
     "internal_weight": pl.Float64, "expected_weight": pl.Float64, "lift": pl.Float64,
-    "density": pl.Float64,
+    "strength": pl.Float64, "density": pl.Float64,
 })
 MISALIGNED_SCHEMA: Final = frame_schema({
     "person_id": pl.String, "unit_id": pl.String, "total_weight": pl.Float64,
@@ -318,25 +317,30 @@ def informal_teams(
     *,
     window: Window | None = None,
     unit_kind: str | None = None,
-    min_lift: float = 4.0,
+    strength_quantile: float = 0.5,
     min_size: int = 3,
+    max_size: int = 20,
     max_top_share: float = 0.7,
     min_density: float = 0.6,
 ) -> pl.DataFrame:
-    """Groups of people from several units tied far more strongly than their units' baseline.
+    """Groups of people from several units who work together as closely as teammates do.
 
-    A cross-unit tie's *lift* is its collaboration weight divided by the mean weight per possible
-    pair between the two units. Groups are the Louvain communities of the graph of cross-unit ties
-    with lift >= ``min_lift`` (plus the ties among those people inside one unit); a group counts when
-    it has >= ``min_size`` people from >= 2 units, no unit holds more than ``max_top_share``, and at
-    least ``min_density`` of its member pairs are tied.
+    A cross-unit tie is *team-like* when its collaboration weight reaches the
+    ``strength_quantile`` quantile (default: the median) of the weights of ties between teammates.
+    Such ties are rare between units in an organisation without informal teams. Groups are the
+    Louvain communities of the graph of team-like cross-unit ties (plus the team-like ties among
+    those people inside one unit); a group counts when it has ``min_size`` to ``max_size`` people
+    from >= 2 units, no unit holds more than ``max_top_share``, at least ``min_density`` of its
+    member pairs are tied, and its mean pair weight is itself team-like.
 
     Returns
     -------
     pl.DataFrame
         ``group, members, units, size, n_units, top_unit_share, internal_weight`` (collaboration
-        weight among members across units), ``expected_weight`` (baseline for the same pairs),
-        ``lift`` (their ratio), ``density``; sorted by ``lift`` descending then ``group``.
+        weight among members across units), ``expected_weight`` (what the baseline density
+        between their units predicts for the same pairs), ``lift`` (their ratio),
+        ``strength`` (mean member pair weight over the median teammate tie), ``density``;
+        sorted by ``strength`` descending then ``group``.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
     graph = ctx.graph("collaboration")
@@ -345,84 +349,97 @@ def informal_teams(
     edges = graph.edges
     if edges.height == 0 or not home:
         return _empty(INFORMAL_TEAM_SCHEMA)
+    weights: dict[tuple[str, str], float] = {}
+    within: list[float] = []
+    for s_, d_, w in edges.iter_rows():
+        weights[(s_, d_) if s_ < d_ else (d_, s_)] = w
+        us, ud = home.get(s_), home.get(d_)
+        if us is not None and us == ud:
+            within.append(w)
+    if not within:
+        return _empty(INFORMAL_TEAM_SCHEMA)
+    threshold = float(np.quantile(within, strength_quantile))
+    median_within = float(np.median(within))
     density = _unit_pair_density(edges, home, sizes)
     strong = nx.Graph()
-    weights: dict[tuple[str, str], float] = {}
-    for s, d, w in edges.iter_rows():
-        weights[(s, d) if s < d else (d, s)] = w
-        us, ud = home.get(s), home.get(d)
-        if us is None or ud is None or us == ud:
-            continue
-        base = density.get((us, ud) if us < ud else (ud, us), 0.0)
-        if base > 0 and w / base >= min_lift:
-            strong.add_edge(s, d, weight=w)
+    for (a, b), w in weights.items():
+        ua, ub = home.get(a), home.get(b)
+        if ua is not None and ub is not None and ua != ub and w >= threshold:
+            strong.add_edge(a, b, weight=w)
     if strong.number_of_nodes() == 0:
         return _empty(INFORMAL_TEAM_SCHEMA)
-    # Close same-unit ties among the candidates, so a group's internal structure is complete.
     cands = sorted(strong.nodes)
     for i, a in enumerate(cands):
         for b in cands[i + 1:]:
-            w = weights.get((a, b))
-            if w and home.get(a) == home.get(b):
+            w = weights.get((a, b), 0.0)
+            if w >= threshold and home.get(a) == home.get(b):
                 strong.add_edge(a, b, weight=w)
     groups = nx.community.louvain_communities(strong, weight="weight", seed=0)
     rows = []
     for members_set in groups:
         members = sorted(members_set)
-        if len(members) < min_size:
+        if not min_size <= len(members) <= max_size:
             continue
         units = [home[m] for m in members]
         top_share = max(units.count(u) for u in set(units)) / len(units)
         if len(set(units)) < 2 or top_share > max_top_share:
             continue
-        tied = internal = expected = 0.0
+        tied = internal = expected = total = 0.0
         n_pairs = 0
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 n_pairs += 1
                 w = weights.get((a, b), 0.0)
+                total += w
                 tied += 1 if w > 0 else 0
                 ua, ub = home[a], home[b]
                 if ua != ub:
                     internal += w
                     expected += density.get((ua, ub) if ua < ub else (ub, ua), 0.0)
         dens = tied / n_pairs if n_pairs else 0.0
-        if dens < min_density or expected <= 0:
+        mean_pair = total / n_pairs if n_pairs else 0.0
+        if dens < min_density or mean_pair < threshold:
             continue
         rows.append({
             "group": "g-" + "-".join(members)[:60], "members": members,
             "units": sorted(set(units)), "size": len(members), "n_units": len(set(units)),
             "top_unit_share": top_share, "internal_weight": internal,
-            "expected_weight": expected, "lift": internal / expected, "density": dens,
+            "expected_weight": expected,
+            "lift": internal / expected if expected > 0 else float("nan"),
+            "strength": mean_pair / median_within if median_within > 0 else float("nan"),
+            "density": dens,
         })
     if not rows:
         return _empty(INFORMAL_TEAM_SCHEMA)
     return pl.DataFrame(rows, schema=INFORMAL_TEAM_SCHEMA).sort(
-        ["lift", "group"], descending=[True, False]
+        ["strength", "group"], descending=[True, False]
     )
 
 
-def find_informal_team(ctx: AnalysisContext, *, min_lift: float = 6.0) -> list[Finding]:
-    """``informal_team`` findings: severity grows with lift (log scale) and group size.
+def find_informal_team(ctx: AnalysisContext) -> list[Finding]:
+    """``informal_team`` findings.
 
-    ``severity = min(1, log10(lift) / 2) * min(1, size / 5)``.
+    ``severity = min(1, 0.4 + 0.3 * log2(strength)) * min(1, size / 4)``: a group whose ties
+    are as strong as a typical teammate tie scores 0.4; four times as strong, 1.0.
     """
     df = informal_teams(ctx)
     fctx = ctx.finding_context()
     out = []
-    for row in df.filter(pl.col("lift") >= min_lift).iter_rows(named=True):
-        sev = min(1.0, math.log10(row["lift"]) / 2) * min(1.0, row["size"] / 5)
+    for row in df.iter_rows(named=True):
+        strength = max(row["strength"], 1e-9)
+        sev = min(1.0, 0.4 + 0.3 * math.log2(strength)) * min(1.0, row["size"] / 4)
         names = ", ".join(fctx.person(p) for p in row["members"][:4])
         more = f" and {row['size'] - 4} more" if row["size"] > 4 else ""
         units = ", ".join(fctx.unit(u) for u in row["units"])
-        title = (f"{names}{more} work together like a team across {units}: "
-                 f"{row['lift']:.0f}x the usual collaboration between their units")
+        title = (f"{names}{more} work together like a team across {units}: their ties are "
+                 f"{strength:.1f}x as strong as a typical teammate tie")
         out.append(make_finding(
             "informal_team", sev, title, people=row["members"], units=row["units"],
             evidence={"members": row["members"], "units": row["units"],
                       "internal_weight": row["internal_weight"],
                       "expected_weight": row["expected_weight"], "lift": row["lift"],
-                      "density": row["density"], "top_unit_share": row["top_unit_share"]},
+                      "strength": row["strength"], "density": row["density"],
+                      "top_unit_share": row["top_unit_share"]},
             ctx=fctx,
         ))
     return out

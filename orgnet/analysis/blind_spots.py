@@ -13,8 +13,8 @@ Measures
   (default: top 10% of cross-unit pairs) with congruence below 0.2 and below half the
   organisation's own congruence.
 - **blind_spot (one-sided relationship)**: unit T depends on two or more units under the same
-  parent O, but >= 80% of its ties with O's units go to one of them while another holds >= 30% of
-  T's coordination need with O.
+  parent O, but >= 80% of its review and communication weight with O's units goes to one of them
+  while another holds >= 30% of T's coordination need with O.
 - **information_drought**: a conversation (chat channel or mail list) that refers to artifacts
   owned by unit U (paths through ownership rules; pull requests and changes through the files they
   touched) with real traffic (>= 10 messages, >= 3 people) and no member of U taking part.
@@ -223,8 +223,9 @@ def one_sided_relationships(
     -------
     pl.DataFrame
         ``unit_id`` (T), ``parent_id`` (O), ``favoured_unit``, ``neglected_unit``,
-        ``favoured_tie_share``, ``neglected_tie_share``, ``neglected_need_share``,
-        ``need_with_parent``, ``ties_with_parent`` (number of person ties); sorted by
+        ``favoured_tie_share`` and ``neglected_tie_share`` (shares of T's review and
+        communication weight with O's units), ``neglected_need_share``, ``need_with_parent``,
+        ``ties_with_parent`` (number of person ties); sorted by
         ``neglected_need_share`` descending then ``unit_id``.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
@@ -237,11 +238,14 @@ def one_sided_relationships(
     for r in cong.iter_rows(named=True):
         need[r["unit_a"]][r["unit_b"]] = r["need"]
         need[r["unit_b"]][r["unit_a"]] = r["need"]
+    tie_weight: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     tie_count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for s, d in _tie_weights(ctx):
+    for (s, d), (comm, rev) in _tie_weights(ctx).items():
         us, ud = home.get(s), home.get(d)
         if us is None or ud is None or us == ud:
             continue
+        tie_weight[us][ud] += comm + rev
+        tie_weight[ud][us] += comm + rev
         tie_count[us][ud] += 1
         tie_count[ud][us] += 1
     rows = []
@@ -255,9 +259,10 @@ def one_sided_relationships(
             if len(xs) < 2:
                 continue
             total_need = sum(need[t][x] for x in xs)
-            ties = {x: tie_count[t].get(x, 0) for x in xs}
+            n_ties = sum(tie_count[t].get(x, 0) for x in xs)
+            ties = {x: tie_weight[t].get(x, 0.0) for x in xs}
             total_ties = sum(ties.values())
-            if total_ties < min_ties or total_need <= 0:
+            if n_ties < max(min_ties, 1) or total_need <= 0 or total_ties <= 0:
                 continue
             fav = max(sorted(xs), key=lambda x: ties[x])
             fav_share = ties[fav] / total_ties

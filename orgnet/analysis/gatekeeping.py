@@ -340,14 +340,21 @@ def find_review_bottleneck(
 
     Raised when ``top_share >= min_share`` over ``>= min_approvals`` approvals and the area has
     ``>= min_possible_reviewers`` possible reviewers; areas that are units smaller than the
-    privacy threshold are skipped. ``by`` defaults to ``owner`` when ownership rules exist, else
-    ``unit``.
+    privacy threshold are skipped. ``by`` defaults to ``owner`` when ownership rules exist and
+    the changes' files are known for at least half of the approvals, else ``unit``.
 
     Severity: ``(0.4 + 0.6·(top_share - min_share)/(1 - min_share)) · (1 - exp(-approvals/40))``
     (effect size times evidence strength; 20 approvals weigh 0.39, 100 weigh 0.92).
     """
     area_by = by or _default_area(ctx)
     frame = approval_concentration(ctx, by=area_by)
+    if by is None and area_by == "owner":
+        # Owner areas need the files each change touched; review exports often lack them
+        # (Perceval does not fetch PR files). Fall back to the author's unit when owner areas
+        # cover less than half of the approvals.
+        unit_frame = approval_concentration(ctx, by="unit")
+        if float(frame["approvals"].sum()) < 0.5 * float(unit_frame["approvals"].sum()):
+            area_by, frame = "unit", unit_frame
     hits = frame.filter(
         (pl.col("top_share") >= min_share) & (pl.col("approvals") >= min_approvals)
         & (pl.col("possible_reviewers") >= min_possible_reviewers)

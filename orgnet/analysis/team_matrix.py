@@ -13,7 +13,7 @@ Measures
   inward than its peers: the robust z-score (median/MAD across units, spread at least 0.25) of the
   log-odds residual ``logit(E share) - logit(expected E share)``.
 - **silo**: z <= -2.5, the external share at most half of its expectation, and real coordination
-  needs outside (at least 20% of the unit's co-edit weight is with other units).
+  needs outside (at least 10% of the unit's co-edit weight is with other units).
 """
 
 from __future__ import annotations
@@ -251,11 +251,11 @@ def _coedit_outside(ctx: AnalysisContext, home: dict[str, str]) -> dict[str, tup
 
 
 def find_silo(
-    ctx: AnalysisContext, *, max_z: float = -2.5, min_coedit_outside: float = 0.2
+    ctx: AnalysisContext, *, max_z: float = -2.5, min_coedit_outside: float = 0.1
 ) -> list[Finding]:
     """``silo`` findings.
 
-    ``severity = min(1, -z / 5) * min(1, coedit_outside_share / 0.4)``.
+    ``severity = min(1, -z / 5) * min(1, coedit_outside_share / 0.2)``.
     """
     fctx = ctx.finding_context()
     out = []
@@ -268,7 +268,7 @@ def find_silo(
         share_exp = (r["ei_expected"] + 1) / 2
         if share > share_exp / 2 or r["coedit_outside_share"] < min_coedit_outside:
             continue
-        sev = min(1.0, -z / 5) * min(1.0, r["coedit_outside_share"] / 0.4)
+        sev = min(1.0, -z / 5) * min(1.0, r["coedit_outside_share"] / 0.2)
         title = (f"{fctx.unit(r['unit_id'])} works on code shared with other teams "
                  f"({r['coedit_outside_share']:.0%} of its co-edits) but only {share:.0%} of its ties "
                  f"reach outside, against {share_exp:.0%} expected")
