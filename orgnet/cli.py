@@ -622,6 +622,12 @@ def units_from_email_domains(
                        f"(unit kind 'company': orgnet analyze --unit-kind company)"))
 
 
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="orgnet.toml to use (default: the workspace's orgnet.toml)."),
+]
+
+
 @app.command()
 def analyze(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for findings.json and the "
@@ -629,30 +635,38 @@ def analyze(
     workspace: WorkspaceOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    unit_kind: Annotated[str, typer.Option(help="Formal level to compare with: team, department, "
-                                           "maintainer_section, company ...")] = "team",
+    unit_kind: Annotated[str | None, typer.Option(
+        help="Formal level to compare with: team, department, maintainer_section, company ... "
+        "[default: orgnet.toml [analysis] unit_kind, else team]")] = None,
     top: Annotated[int, typer.Option(help="Findings to print.")] = 15,
-    min_group_size: Annotated[int, typer.Option(help="Privacy: no unit-level findings about "
-                                                "smaller units.")] = 5,
+    min_group_size: Annotated[int | None, typer.Option(
+        help="Privacy: no unit-level findings about smaller units [default: orgnet.toml, "
+        "else 5].")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Run every analysis, write findings.json and the analysis tables, print the top findings."""
     from orgnet.analysis.registry import run_analyses
+    from orgnet.config import load_config
     from orgnet.dataset import Dataset, Window
 
     ws = _open_existing(workspace)
+    cfg = load_config(config, workspace=ws.path)
+    kind = unit_kind or cfg.analysis.unit_kind
     data = Dataset.from_workspace(ws)
     kinds = set(data.units["kind"].unique().to_list())
-    if unit_kind not in kinds:
-        raise ConfigError(f"--unit-kind {unit_kind!r}: the workspace has units of kind "
+    if kind not in kinds:
+        raise ConfigError(f"--unit-kind {kind!r}: the workspace has units of kind "
                           f"{', '.join(sorted(kinds)) or '(none: import an org chart)'}")
-    window = Window(_datetime(since, "--since"), _datetime(until, "--until"))
+    window = Window(_datetime(since, "--since") or Window.of(cfg.analysis.since).since,
+                    _datetime(until, "--until") or Window.of(None, cfg.analysis.until).until)
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True,
                   disable=not err_console.is_terminal) as progress:
         task = progress.add_task("analyzing", total=None)
-        run = run_analyses(data, window=window, unit_kind=unit_kind, out=out,
-                           min_group_size=min_group_size,
+        run = run_analyses(data, window=window, unit_kind=kind, out=out,
+                           min_group_size=min_group_size or cfg.privacy.min_group_size,
+                           rule_options=cfg.thresholds,
                            progress=lambda name: progress.update(task, description=name))
     t = Table(title=f"top findings ({len(run.findings)} in all)")
     t.add_column("#", justify="right")

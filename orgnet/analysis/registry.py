@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -112,9 +112,9 @@ class AnalysisRun:
     document: dict[str, Any] = field(default_factory=dict)
 
 
-def _load_rule(target: str) -> Callable[[AnalysisContext], list[Finding]]:
+def _load_rule(target: str) -> Callable[..., list[Finding]]:
     module, _, fn = target.partition(":")
-    rule: Callable[[AnalysisContext], list[Finding]] = getattr(importlib.import_module(module), fn)
+    rule: Callable[..., list[Finding]] = getattr(importlib.import_module(module), fn)
     return rule
 
 
@@ -135,6 +135,7 @@ def run_analyses(
     only: Sequence[str] | None = None,
     min_group_size: int = 5,
     progress: Callable[[str], None] | None = None,
+    rule_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> AnalysisRun:
     """Run every analysis and finding rule.
 
@@ -154,6 +155,9 @@ def run_analyses(
         Privacy threshold for unit-level findings.
     progress
         Called with the name of each step as it starts.
+    rule_options
+        Keyword options per finding kind (``{"blind_spot": {"max_congruence": 0.15}}``), as in
+        the ``[thresholds.<kind>]`` tables of ``orgnet.toml``.
 
     Returns
     -------
@@ -180,7 +184,8 @@ def run_analyses(
         if progress:
             progress(name)
         started = time.perf_counter()
-        findings.extend(_load_rule(target)(ctx))
+        options = dict((rule_options or {}).get(name.removeprefix("find_"), {}))
+        findings.extend(_load_rule(target)(ctx, **options))
         timings[name] = time.perf_counter() - started
     findings = sort_findings(findings)
     doc = findings_document(findings, window=ctx.window.as_dict(),
