@@ -579,8 +579,9 @@ def demo(
                                            "instead of using the bundled sample_data/.")] = False,
     seed: Annotated[int, typer.Option(help="Seed when generating.")] = 7,
 ) -> None:
-    """Run the main job end to end on the bundled sample organisation."""
-    from orgnet.demo import demo_plan, find_sample_data, fresh_workspace
+    """Run the main job end to end: sample -> import -> analyze -> report -> dashboard."""
+    from orgnet.demo import find_sample_data, fresh_workspace
+    from orgnet.pipeline import SAMPLE_FILES, sample_repo
 
     sample_dir = None if generate else find_sample_data()
     if sample_dir is None:
@@ -590,16 +591,21 @@ def demo(
         console.print(Text(f"generating the sample organisation into {sample_dir} (seed {seed})"))
         generate_org(sample_dir, people=150, months=6, seed=seed)
     console.rule(Text(f"orgnet demo: {sample_dir}"))
-    plan = demo_plan(sample_dir)
     ws_path = fresh_workspace(out / "workspace")
-    for path, source, fn, options in plan.steps:
-        run_import(ws_path, source, path, fn, options)
-    if plan.missing:
-        console.print(Text("not imported (file or importer not available): "
-                           + ", ".join(plan.missing)))
+    repo = sample_repo(sample_dir)
+    for name, source, target, options in SAMPLE_FILES:
+        path = sample_dir / name
+        if not path.exists():
+            console.print(Text(f"{name}: not in {sample_dir}, skipped"))
+            continue
+        module, _, fn_name = target.partition(":")
+        opts = {k: (v.format(repo=repo) if isinstance(v, str) else v) for k, v in options.items()}
+        run_import(ws_path, source, path, _loader(module, fn_name), opts)
     status(ws_path)
-    console.print(Text(f"workspace: {ws_path}; try: orgnet status -w {ws_path}; "
-                       f"orgnet identities -w {ws_path}"))
+    console.rule("analysis")
+    analyze(out=out / "analysis", workspace=ws_path, since=None, until=None, unit_kind=None,
+            top=10, min_group_size=None, config=None)
+    console.print(Text(f"workspace: {ws_path}; analysis: {out / 'analysis'}"))
     if not no_app:
         console.print(Text("the dashboard is not part of this version yet; nothing to start"))
 
