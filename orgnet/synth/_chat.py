@@ -367,9 +367,14 @@ class ChatGen:
 
         kind = ch.kind
         if kind == "team":
+            away = min(0.95, 0.88 * plan.s) if plan.active else 0.0
             for pid in ch.members:
                 if self.team_m[pid] == ch.owner_team:
-                    add(pid, org.people[pid].chat_rate)
+                    rate = org.people[pid].chat_rate
+                    if plan.active and (pid == plan.mis_person
+                                        or (pid == plan.lag_person and mid < plan.lag_day)):
+                        rate *= 1.0 - away  # they talk where they work
+                    add(pid, rate)
             if plan.active:
                 if ch.owner_team == plan.mis_to:
                     add(plan.mis_person, org.people[plan.mis_person].chat_rate * 0.88 * plan.s)

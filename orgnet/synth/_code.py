@@ -217,6 +217,10 @@ class CodeGen:
             w = p.review_w
             if plan.active and p.idx == plan.gk_person:
                 w *= 3.0
+            if plan.active and (p.idx == plan.mis_person
+                                or (p.idx == plan.lag_person and mid < plan.lag_day)):
+                # Their reviewing moves with their work: the chart's team keeps 1 - share of it.
+                w *= 1.0 - min(0.95, 0.88 * plan.s)
             members[t].append((p.idx, w))
         if plan.active:
             mp = org.people[plan.mis_person]
