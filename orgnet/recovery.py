@@ -3,8 +3,9 @@
 A planted structure is *recovered* when a finding of the same kind names the right subjects:
 person kinds must name the planted person; ``informal_team`` must share at least half of its
 members with the planted group (Jaccard >= 0.5); unit kinds must name the planted units
-(``blind_spot``: all of them; ``silo``, ``information_drought``, ``ownership_drift``: the first,
-owning unit). Used by the recovery tests and ``benchmarks/recovery.py``.
+(``blind_spot``: both units of a dependency without contact, or the dependent and the neglected
+unit of a one-sided relationship; ``silo``, ``information_drought``, ``ownership_drift``: the
+first, owning unit). Used by the recovery tests and ``benchmarks/recovery.py``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def match(planted: Mapping[str, Any], finding: Mapping[str, Any]) -> bool:
         got = _people(finding)
         return bool(got) and len(people & got) / len(people | got) >= 0.5
     if kind == "blind_spot":
+        details = planted.get("details") or {}
+        if details.get("variant") == "one_sided_relationship":
+            # The blind spot is the dependent unit and the unit it does not talk to; a finding may
+            # report it as a one-sided relationship or as a dependency without contact.
+            pair = {details.get("dependent_unit"), details.get("silent_with")}
+            return None not in pair and pair <= _units(finding)
         return bool(units) and set(units) <= _units(finding)
     return bool(units) and units[0] in _units(finding)
 

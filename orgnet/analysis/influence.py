@@ -5,9 +5,7 @@
     Burt's constraint, units bridged, review load, management role and level, with ranks.
 :func:`find_hidden_influencer`
     People in the top brokerage decile, far beyond their peers, without a management role and
-    below the median level of people with similar reach (ANALYSES says "at or below"; on generated
-    organisations people AT that median are the staff engineers whose title already reflects
-    their reach, and they were the false positives).
+    at or below the median level of people with similar reach.
 :func:`betweenness`
     Brandes' betweenness for unweighted undirected graphs, by batched sparse-dense products.
 """
@@ -349,7 +347,9 @@ def find_hidden_influencer(
     ctx: AnalysisContext,
     *,
     top_fraction: float = 0.1,
-    min_z: float = 2.5,
+    min_z: float = 2.75,
+    min_z_units: float = 0.5,
+    min_combined_z: float = 4.0,
     max_per_thousand: float = 10.0,
     min_people: int = 20,
 ) -> list[Finding]:
@@ -359,13 +359,15 @@ def find_hidden_influencer(
 
     * their ``reach`` (units bridged, betweenness, low constraint) is in the top ``top_fraction``
       (default decile) of connected people;
-    * their reach is extreme: the mean of the robust z-scores (median/MAD over connected
-      people; scale floors of 1 unit and 0.5 in log-betweenness) of units bridged and of
-      ``log(betweenness)`` is ``>= min_z`` (default 2.5), and both are positive; a random
-      organisation's top decile is not extreme, so it yields almost no
-      findings;
+    * their brokerage is extreme: the robust z-score (median/MAD over connected people, scale
+      floor 0.5) of ``log(betweenness)`` is ``>= min_z`` (default 2.75) while they bridge more
+      units than most (robust z of units bridged ``>= min_z_units``, default 0.5); or the mean of
+      the two z-scores is ``>= min_combined_z`` (default 4.0) with both positive. Betweenness is
+      the discriminating measure in small organisations, where nearly everyone bridges most units;
+      on generated null organisations no non-manager at or below the median level of their reach
+      peers passed either test;
     * they have no direct reports and no management-track level;
-    * their level is below the median level of the people with similar reach (the top
+    * their level is at or below the median level of the people with similar reach (the top
       decile). People without a recorded level are compared on the rest and flagged
       ``level_known: false`` in the evidence (severity x 0.8).
 
@@ -374,8 +376,8 @@ def find_hidden_influencer(
     formal structure records neither managers nor levels (rank is unknown, so "reach without
     the title" cannot be judged).
 
-    Severity: ``z = (z_units_bridged + z_log_betweenness) / 2``;
-    ``severity = clip(0.5 + 0.1·(z - min_z), 0, 1)``, times 0.8 without a known level.
+    Severity: ``min(1, 0.5 + 0.1·excess)`` where ``excess`` is how far the person passes the
+    stricter of the two tests, times 0.8 without a known level.
     """
     members = ctx.data.memberships
     if members.height and members["manager_id"].null_count() == members.height and (
@@ -403,14 +405,17 @@ def find_hidden_influencer(
     fc = ctx.finding_context()
     out: list[tuple[float, Finding]] = []
     for row in peers.iter_rows(named=True):
-        z = (row["z_betweenness"] + row["z_units_bridged"]) / 2
-        if (z < min_z or min(row["z_betweenness"], row["z_units_bridged"]) <= 0
-                or row["has_reports"] or row["management_level"]):
+        zb, zu = row["z_betweenness"], row["z_units_bridged"]
+        z = (zb + zu) / 2
+        by_betweenness = zb >= min_z and zu >= min_z_units
+        by_reach = z >= min_combined_z and min(zb, zu) > 0
+        if not (by_betweenness or by_reach) or row["has_reports"] or row["management_level"]:
             continue
         level_known = row["level_rank"] is not None and median_level is not None
-        if level_known and row["level_rank"] >= median_level:
+        if level_known and row["level_rank"] > median_level:
             continue
-        severity = min(1.0, max(0.0, 0.5 + 0.1 * (z - min_z))) * (1.0 if level_known else 0.8)
+        excess = max(zb - min_z, z - min_combined_z, 0.0)
+        severity = min(1.0, 0.5 + 0.1 * excess) * (1.0 if level_known else 0.8)
         name = fc.person(row["person_id"])
         level_text = f"is at level {row['level']}" if row["level"] else "has no recorded level"
         title = (f"{name} works with people in {row['units_bridged']} other units and sits on more "
