@@ -49,8 +49,8 @@ err_console = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace directory [env ORGNET_WORKSPACE; "
-                 "default ./orgnet-workspace].", envvar="ORGNET_WORKSPACE", show_default=False),
+    typer.Option("--workspace", "-w", help="Workspace directory (env ORGNET_WORKSPACE; "
+                 "default ./orgnet-workspace).", envvar="ORGNET_WORKSPACE", show_default=False),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Fail (exit 1, nothing written) on any rejected, "
@@ -643,11 +643,11 @@ def analyze(
     until: UntilOpt = None,
     unit_kind: Annotated[str | None, typer.Option(
         help="Formal level to compare with: team, department, maintainer_section, company ... "
-        "[default: orgnet.toml [analysis] unit_kind, else team]")] = None,
+        "(default: orgnet.toml analysis.unit_kind, else team)")] = None,
     top: Annotated[int, typer.Option(help="Findings to print.")] = 15,
     min_group_size: Annotated[int | None, typer.Option(
-        help="Privacy: no unit-level findings about smaller units [default: orgnet.toml, "
-        "else 5].")] = None,
+        help="Privacy: no unit-level findings about smaller units (default: orgnet.toml, "
+        "else 5).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run every analysis, write findings.json and the analysis tables, print the top findings."""
@@ -684,6 +684,15 @@ def analyze(
     console.print(t)
     console.print(Text(f"{time.perf_counter() - started:.1f} s; wrote {out / 'findings.json'} and "
                        f"{len(run.frames)} analysis tables (Parquet and CSV)"))
+
+
+def _register_extensions() -> None:
+    from orgnet.cli_report import register as register_report
+
+    register_report(app)
+
+
+_register_extensions()
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ class KindScore:
     findings: int = 0
     true_findings: int = 0
     top_is_planted: bool | None = None
-    missed: list[dict[str, Any]] = field(default_factory=list)
+    missed: list[Mapping[str, Any]] = field(default_factory=list)
 
     @property
     def recall(self) -> float:

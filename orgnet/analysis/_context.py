@@ -79,7 +79,10 @@ class AnalysisContext:
 
     def events(self) -> pl.DataFrame:
         """Person-level events of the window (collected once)."""
-        return self._cached("events", lambda: person_events(self.data, self.options).collect())
+        # Sorted by event id: analyses that pick "the first" row must not depend on scan order.
+        return self._cached(
+            "events", lambda: person_events(self.data, self.options).collect().sort("event_id")
+        )
 
     def formal_date(self) -> dt.date:
         """The date the formal structure is read at."""

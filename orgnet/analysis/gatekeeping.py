@@ -458,7 +458,7 @@ def _review_pairs(ctx: AnalysisContext) -> pl.DataFrame:
     is_trailer = pl.col("kind") == "commit_trailer"
     pairs = (
         ev.group_by("actor", "artifact_id").agg(
-            pl.col("target").drop_nulls().first().alias("target"),
+            pl.col("target").drop_nulls().sort().first().alias("target"),
             pl.col("ts").filter(~is_trailer).min().alias("first_review"),
             (pl.col("kind") == "review_changes_requested").any().alias("changes_requested"),
         )

@@ -11,4 +11,4 @@ from orgnet.viz import charts, network
 from orgnet.viz.charts import *  # noqa: F403
 from orgnet.viz.network import *  # noqa: F403
 
-__all__ = [*charts.__all__, *network.__all__]
+__all__ = [*charts.__all__, *network.__all__]  # noqa: PLE0604
