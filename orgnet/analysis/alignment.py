@@ -12,9 +12,9 @@ Measures
 - Informal teams: groups of people from several units whose ties to each other are as strong as
   ties between teammates (rare across units), found as dense groups in the graph of such ties.
 - Misaligned people: own-unit share of collaboration weight below 30% while one other unit takes
-  the majority.
-- Org change lag: monthly informal home unit (largest share of collaboration weight) against the
-  effective-dated formal unit; a formal move to Q that follows months of working in Q.
+  at least 40% and 1.5 times the own share.
+- Org change lag: monthly informal home unit (largest share of collaboration weight, at least 35%)
+  against the effective-dated formal unit; a formal move to Q that follows months of working in Q.
 """
 
 from __future__ import annotations
@@ -490,17 +490,19 @@ def misaligned_people(
     window: Window | None = None,
     unit_kind: str | None = None,
     max_own_share: float = 0.3,
-    min_other_share: float = 0.5,
+    min_other_share: float = 0.4,
+    min_ratio: float = 1.5,
     min_activity: float = 0.25,
 ) -> pl.DataFrame:
     """People who mostly collaborate with one other unit than their own.
 
     Raised when the own units' share of a person's collaboration weight is below
-    ``max_own_share`` while one other unit holds more than ``min_other_share``. ANALYSES suggests
-    25% for the own share; 30% is the default here because people who moved their work keep some
-    ties to their old teammates (on generated organisations planted cases measured 20-27%), while
-    null organisations have nobody with another unit above 50% and their own below 60%, so the
-    looser bound costs no precision. Only people whose total collaboration weight is at least
+    ``max_own_share`` while one other unit holds at least ``min_other_share`` and ``min_ratio``
+    times the own share. ANALYSES suggests "below 25%, another unit the majority"; people who
+    moved their work keep ties to old teammates and to neighbouring teams, so on generated
+    organisations the planted cases measured own 20-27% against 46-65% for the other unit, while
+    null organisations had nobody with another unit above 30% and their own below 70%: the looser
+    bounds cost no precision. Only people whose total collaboration weight is at least
     ``min_activity`` times the median person's are considered (too little data says nothing).
 
     Returns
@@ -536,7 +538,8 @@ def misaligned_people(
     per_person = s.group_by("person_id").agg(pl.col("total").first())
     floor = min_activity * float(per_person["total"].median() or 0.0)  # type: ignore[arg-type]
     out = out.filter(
-        (pl.col("own_share") < max_own_share) & (pl.col("top_other_share") > min_other_share)
+        (pl.col("own_share") < max_own_share) & (pl.col("top_other_share") >= min_other_share)
+        & (pl.col("top_other_share") >= min_ratio * pl.col("own_share"))
         & (pl.col("total_weight") >= floor)
     )
     return out.select(list(MISALIGNED_SCHEMA)).cast(MISALIGNED_SCHEMA).sort(
@@ -617,14 +620,15 @@ def org_change_lag(
     *,
     window: Window | None = None,
     unit_kind: str | None = None,
-    min_share: float = 0.5,
+    min_share: float = 0.35,
     min_windows: int = 2,
     min_lag_days: int = 45,
 ) -> pl.DataFrame:
     """People whose informal home moved to a unit long before the chart moved them there.
 
-    For each month, a person's informal home is the unit holding the largest share (>= ``min_share``)
-    of their collaboration weight. A formal move into unit Q on date D (a membership in Q starting
+    For each month, a person's informal home is the unit holding the largest share (at least
+    ``min_share``) of their collaboration weight: a plurality, since people keep ties to old
+    teammates while they move. A formal move into unit Q on date D (a membership in Q starting
     on D, after a different unit or none) is *lagging* when the informal home was Q in at least
     ``min_windows`` months before D, continuously up to D's month; the lag runs from the first of
     those months.

@@ -376,8 +376,9 @@ def find_hidden_influencer(
     formal structure records neither managers nor levels (rank is unknown, so "reach without
     the title" cannot be judged).
 
-    Severity: ``min(1, 0.5 + 0.1·excess)`` where ``excess`` is how far the person passes the
-    stricter of the two tests, times 0.8 without a known level.
+    Severity: ``min(1, 0.4 + 0.1·excess)`` where ``excess`` is how far the person passes the
+    stricter of the two tests, times 0.8 without a known level (a z-score just past the bar is
+    moderate evidence; 0.5 needs one unit of z beyond it).
     """
     members = ctx.data.memberships
     if members.height and members["manager_id"].null_count() == members.height and (
@@ -415,7 +416,7 @@ def find_hidden_influencer(
         if level_known and row["level_rank"] > median_level:
             continue
         excess = max(zb - min_z, z - min_combined_z, 0.0)
-        severity = min(1.0, 0.5 + 0.1 * excess) * (1.0 if level_known else 0.8)
+        severity = min(1.0, 0.4 + 0.1 * excess) * (1.0 if level_known else 0.8)
         name = fc.person(row["person_id"])
         level_text = f"is at level {row['level']}" if row["level"] else "has no recorded level"
         title = (f"{name} works with people in {row['units_bridged']} other units and sits on more "

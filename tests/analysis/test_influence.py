@@ -133,7 +133,7 @@ def test_hidden_influencer_planted() -> None:
     f = findings[0]
     assert f.kind == "hidden_influencer"
     assert f.evidence["units_bridged"] == 11 and f.evidence["level_known"]
-    assert 0.5 <= f.severity <= 1.0
+    assert 0.4 <= f.severity <= 1.0
     assert "11 other units" in f.title
 
 
