@@ -13,8 +13,9 @@ Measures
   (default: top 10% of cross-unit pairs) with congruence below 0.2 and below half the
   organisation's own congruence.
 - **blind_spot (one-sided relationship)**: unit T depends on two or more units under the same
-  parent O, but >= 80% of its review and communication weight with O's units goes to one of them
-  while another holds >= 30% of T's coordination need with O.
+  parent O and works with O through some of them, while a unit X under O holding >= 20% of T's
+  coordination need with O gets <= 10% of T's review and communication weight there (ANALYSES'
+  "80% of the ties to one, 30% of the need with another" is a special case).
 - **information_drought**: a conversation (chat channel or mail list) that refers to artifacts
   owned by unit U (paths through ownership rules; pull requests and changes through the files they
   touched) with real traffic (>= 10 messages, >= 3 people) and no member of U taking part.
@@ -213,11 +214,18 @@ def one_sided_relationships(
     *,
     window: Window | None = None,
     unit_kind: str | None = None,
-    favoured_share: float = 0.8,
-    neglected_need_share: float = 0.3,
+    max_neglected_tie_share: float = 0.1,
+    neglected_need_share: float = 0.2,
     min_ties: int = 5,
 ) -> pl.DataFrame:
-    """Units that depend on several units under one parent but talk to only one of them.
+    """Units that depend on several units under one parent but leave one of them out.
+
+    For a unit T and a parent O with at least two of O's units that T shares code with: T's
+    review and communication weight with O's units is split among them; the relationship is
+    one-sided when a unit X under O holds at least ``neglected_need_share`` of T's coordination
+    need with O but at most ``max_neglected_tie_share`` of T's ties there (ANALYSES' example,
+    80% of the ties to one unit while another holds 30% of the need, is a special case). The
+    favoured unit is the one with most of T's ties.
 
     Returns
     -------
@@ -225,8 +233,8 @@ def one_sided_relationships(
         ``unit_id`` (T), ``parent_id`` (O), ``favoured_unit``, ``neglected_unit``,
         ``favoured_tie_share`` and ``neglected_tie_share`` (shares of T's review and
         communication weight with O's units), ``neglected_need_share``, ``need_with_parent``,
-        ``ties_with_parent`` (number of person ties); sorted by
-        ``neglected_need_share`` descending then ``unit_id``.
+        ``ties_with_parent`` (number of person ties); sorted by ``neglected_need_share``
+        descending then ``unit_id``.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
     cong = unit_congruence(ctx)
@@ -265,19 +273,18 @@ def one_sided_relationships(
             if n_ties < max(min_ties, 1) or total_need <= 0 or total_ties <= 0:
                 continue
             fav = max(sorted(xs), key=lambda x: ties[x])
-            fav_share = ties[fav] / total_ties
-            if fav_share < favoured_share:
+            candidates = [x for x in sorted(xs) if x != fav
+                          and ties[x] / total_ties <= max_neglected_tie_share
+                          and need[t][x] / total_need >= neglected_need_share]
+            if not candidates:
                 continue
-            others = [x for x in xs if x != fav]
-            neg = max(sorted(others), key=lambda x: need[t][x])
-            neg_need = need[t][neg] / total_need
-            if neg_need < neglected_need_share:
-                continue
+            neg = max(candidates, key=lambda x: need[t][x])
             rows.append({
                 "unit_id": t, "parent_id": p, "favoured_unit": fav, "neglected_unit": neg,
-                "favoured_tie_share": fav_share, "neglected_tie_share": ties[neg] / total_ties,
-                "neglected_need_share": neg_need, "need_with_parent": total_need,
-                "ties_with_parent": float(total_ties),
+                "favoured_tie_share": ties[fav] / total_ties,
+                "neglected_tie_share": ties[neg] / total_ties,
+                "neglected_need_share": need[t][neg] / total_need, "need_with_parent": total_need,
+                "ties_with_parent": float(n_ties),
             })
     if not rows:
         return pl.DataFrame(schema=ONE_SIDED_SCHEMA)
@@ -291,6 +298,7 @@ def find_blind_spot(
     top_quantile: float = 0.9,
     max_congruence: float = 0.2,
     baseline_fraction: float = 0.5,
+    min_one_sided_quantile: float = 0.6,
 ) -> list[Finding]:
     """``blind_spot`` findings of both kinds.
 
@@ -299,7 +307,10 @@ def find_blind_spot(
     organisation's own need-weighted congruence (so data with few recorded conversations, such as
     git trailers only, is judged against itself). ``severity = (1 - congruence / threshold) *
     (0.5 + 0.5 * band)`` where ``band`` is the pair's position inside the top quantile.
-    One-sided: ``severity = neglected_need_share * favoured_tie_share``.
+    One-sided: only when the neglected dependency itself is substantial (its need ranks at or
+    above ``min_one_sided_quantile`` of unit pairs; on generated null organisations such gaps
+    ranked at most 0.47) and the pair is not already a dependency without contact; each unit
+    pair once. ``severity = (0.5 + 0.5 * min(1, (q - q_min) / 0.35)) * (1 - 5 * tie_share)``.
     """
     fctx = ctx.finding_context()
     out: list[Finding] = []
@@ -327,19 +338,33 @@ def find_blind_spot(
                           "shared_files", "communication", "reviews", "need_quantile")}},
             ctx=fctx, key=f"dependency|{r['unit_a']}|{r['unit_b']}",
         ))
+    reported = {frozenset((r["unit_a"], r["unit_b"])) for r in cong.iter_rows(named=True)
+                if r["need_quantile"] >= top_quantile and r["congruence"] < threshold}
+    quantile = {frozenset((a, b)): q for a, b, q in
+                cong.select("unit_a", "unit_b", "need_quantile").iter_rows()}
+    best: dict[frozenset[str], tuple[float, dict[str, Any]]] = {}
     for r in one_sided_relationships(ctx).iter_rows(named=True):
+        pair = frozenset((r["unit_id"], r["neglected_unit"]))
+        q = quantile.get(pair, 0.0)
+        if pair in reported or q < min_one_sided_quantile:
+            continue  # already a dependency without contact, or too small a dependency
         if fctx.too_small(r["unit_id"], r["favoured_unit"], r["neglected_unit"]):
             continue
-        sev = r["neglected_need_share"] * r["favoured_tie_share"]
+        sev = (0.5 + 0.5 * min(1.0, (q - min_one_sided_quantile) / 0.35)) * max(
+            0.0, 1 - 5 * r["neglected_tie_share"])
+        if pair not in best or sev > best[pair][0]:
+            best[pair] = (sev, {**r, "need_quantile": q})
+    for pair in sorted(best, key=sorted):
+        sev, r = best[pair]
         t, o = fctx.unit(r["unit_id"]), fctx.unit(r["parent_id"])
         fav, neg = fctx.unit(r["favoured_unit"]), fctx.unit(r["neglected_unit"])
-        title = (f"{t} talks almost only to {fav} in {o} ({r['favoured_tie_share']:.0%} of its ties "
-                 f"there), although {neg} holds {r['neglected_need_share']:.0%} of its shared code "
-                 f"with {o}")
+        title = (f"{t} works with {o} through {fav} ({r['favoured_tie_share']:.0%} of its ties "
+                 f"there) but has {r['neglected_tie_share']:.0%} of its ties with {neg}, which holds "
+                 f"{r['neglected_need_share']:.0%} of the code it shares with {o}")
         out.append(make_finding(
             "blind_spot", sev, title,
             units=[r["unit_id"], r["favoured_unit"], r["neglected_unit"]],
-            evidence={"type": "one_sided_relationship", **{k: r[k] for k in ONE_SIDED_SCHEMA}},
+            evidence={"type": "one_sided_relationship", **r},
             ctx=fctx, key=f"one-sided|{r['unit_id']}|{r['neglected_unit']}",
         ))
     return out
