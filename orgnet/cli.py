@@ -605,9 +605,26 @@ def demo(
     console.rule("analysis")
     analyze(out=out / "analysis", workspace=ws_path, since=None, until=None, unit_kind=None,
             top=10, min_group_size=None, config=None)
-    console.print(Text(f"workspace: {ws_path}; analysis: {out / 'analysis'}"))
+    console.rule("report")
+    from orgnet.cli_report import report_command
+
+    report_command(out=out / "report", workspace=ws_path, formats=None, since=None, until=None,
+                   previous=None, config=None, unit_kind=None, fail_on_severity=None,
+                   generated_at=None)
+    console.print(Text(f"workspace: {ws_path}; analysis: {out / 'analysis'}; report: "
+                       f"{out / 'report' / 'report.html'}"))
     if not no_app:
-        console.print(Text("the dashboard is not part of this version yet; nothing to start"))
+        _start_app(ws_path)
+
+
+def _start_app(ws_path: Path) -> None:
+    """Start the dashboard on the demo workspace (blocks until interrupted)."""
+    try:
+        from orgnet.cli_app import launch
+    except ImportError:
+        console.print(Text("the dashboard is not installed in this version; nothing to start"))
+        return
+    launch(ws_path)
 
 
 units_app = typer.Typer(help="Derive formal units.", no_args_is_help=True)
