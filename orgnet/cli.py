@@ -56,6 +56,15 @@ StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Fail (exit 1, nothing written) on any rejected, "
                        "repaired or flagged record.")
 ]
+PseudoOpt = Annotated[
+    bool, typer.Option("--pseudonymize", help="Replace every identity and name with an HMAC-SHA256 "
+                       "pseudonym before writing (key from $ORGNET_PSEUDONYM_KEY or orgnet.toml "
+                       "privacy.key_file); also on with privacy.pseudonymize in orgnet.toml.")
+]
+MapOpt = Annotated[
+    Path | None, typer.Option("--reidentify-map", help="With pseudonymisation: add pseudonym -> "
+                              "original rows to this CSV (outside the workspace; keep it safe).")
+]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Re-read the file even if the same bytes were imported "
                        "with the same options (the import is still idempotent).")
@@ -112,16 +121,33 @@ def run_import(
     strict: bool = False,
     force: bool = False,
     quiet: bool = False,
+    pseudonymize: bool = False,
+    reidentify_map: Path | None = None,
 ) -> ImportSummary | None:
     """Import ``path`` with ``importer`` into the workspace and print the summary.
 
+    With pseudonymisation (``pseudonymize`` or ``privacy.pseudonymize`` in orgnet.toml) every
+    identity and name is replaced before anything is written (:mod:`orgnet.privacy`); a workspace
+    never mixes pseudonymised and plain imports, or two keys.
+
     Returns ``None`` when the same bytes were already imported with the same options.
     """
+    from orgnet import privacy
+    from orgnet.config import load_config
+
     if not path.exists():
         raise InputError("no such file or directory", file=str(path))
     ws = Workspace(workspace)
+    cfg = load_config(workspace=ws.path)
+    key = privacy.load_key(cfg, workspace=ws.path) if (
+        pseudonymize or cfg.privacy.pseudonymize) else None
+    if reidentify_map is not None and key is None:
+        raise ConfigError("--reidentify-map needs pseudonymisation (--pseudonymize)")
+    privacy.check_workspace_mode(ws, privacy.key_fingerprint(key) if key else None)
     log_options = {k: (str(v) if isinstance(v, Path | dt.date | dt.datetime) else v)
                    for k, v in options.items() if v is not None and v != {} and v is not False}
+    if key:
+        log_options["pseudonymize"] = True
     sha = file_sha256(path)
     if not force:
         previous = already_imported(ws, source_kind, sha, log_options)
@@ -145,8 +171,13 @@ def run_import(
         with progress_hook(tick):
             result = importer(path, **options)
         result.options = log_options
+        mapping: dict[str, str] | None = {} if reidentify_map is not None else None
+        if key:
+            result = privacy.pseudonymize_result(result, key, reidentify=mapping)
         progress.update(task, description="resolving identities and writing the workspace")
         summary = ingest(ws, result, sha256=sha, strict=strict)
+        if mapping and reidentify_map is not None:
+            privacy.write_reidentify_map(mapping, reidentify_map, workspace=ws)
     if not quiet:
         _print_summary(summary, time.perf_counter() - started, ws)
     return summary
@@ -215,6 +246,8 @@ def import_orgchart_cmd(
                                                     "formal structure.")] = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import an org chart (HRIS export, effective-dated or snapshot) or a membership list."""
     if shape not in ("auto", "hris", "membership"):
@@ -226,7 +259,8 @@ def import_orgchart_cmd(
         "date_format": date_format, "people": people, "units": units, "unit_kind": unit_kind,
         "source_name": source_name,
     }
-    run_import(workspace, "orgchart", path, import_orgchart, options, strict=strict, force=force)
+    run_import(workspace, "orgchart", path, import_orgchart, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 @import_app.command("aliases")
@@ -235,11 +269,14 @@ def import_aliases_cmd(
     workspace: WorkspaceOpt = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import explicit identity links (person_id,source,handle)."""
     from orgnet.importers.aliases import import_aliases
 
-    run_import(workspace, "aliases", path, import_aliases, {}, strict=strict, force=force)
+    run_import(workspace, "aliases", path, import_aliases, {}, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 SinceOpt = Annotated[str | None, typer.Option(help="Only events at or after this date/time.")]
@@ -259,12 +296,15 @@ def import_git_cmd(
         help="Regex with a named group 'reviewer' applied to commit subjects, or 'bors'.")] = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import commits, co-authors and review trailers from git."""
     fn = _loader("orgnet.importers.git", "import_git")
     options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
                "mailmap": mailmap, "repo_name": repo_name, "review_pattern": review_pattern}
-    run_import(workspace, "git", path, fn, options, strict=strict, force=force)
+    run_import(workspace, "git", path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 def _review_command(source: str, help_text: str) -> None:
@@ -275,10 +315,13 @@ def _review_command(source: str, help_text: str) -> None:
         until: UntilOpt = None,
         strict: StrictOpt = False,
         force: ForceOpt = False,
+        pseudonymize: PseudoOpt = False,
+        reidentify_map: MapOpt = None,
     ) -> None:
         fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
         options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until")}
-        run_import(workspace, source, path, fn, options, strict=strict, force=force)
+        run_import(workspace, source, path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
     command.__doc__ = help_text
     import_app.command(source)(command)
@@ -296,12 +339,15 @@ def import_github_cmd(
     instance: Annotated[str | None, typer.Option(help="GitHub Enterprise host.")] = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import GitHub pull requests and issues (Perceval items or REST JSON)."""
     fn = _loader("orgnet.importers.github", "import_github")
     options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
                "repo": repo, "instance": instance}
-    run_import(workspace, "github", path, fn, options, strict=strict, force=force)
+    run_import(workspace, "github", path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 @import_app.command("gitlab")
@@ -313,12 +359,15 @@ def import_gitlab_cmd(
     instance: Annotated[str | None, typer.Option(help="Self-managed GitLab host.")] = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import GitLab merge requests (Perceval items)."""
     fn = _loader("orgnet.importers.gitlab", "import_gitlab")
     options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
                "instance": instance}
-    run_import(workspace, "gitlab", path, fn, options, strict=strict, force=force)
+    run_import(workspace, "gitlab", path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 @import_app.command("gerrit")
@@ -331,12 +380,15 @@ def import_gerrit_cmd(
     instance: Annotated[str | None, typer.Option(help="Gerrit host.")] = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import Gerrit changes (gerrit query JSON, REST, Perceval)."""
     fn = _loader("orgnet.importers.gerrit", "import_gerrit")
     options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
                "instance": instance}
-    run_import(workspace, "gerrit", path, fn, options, strict=strict, force=force)
+    run_import(workspace, "gerrit", path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 _review_command("slack", "Import a Slack workspace export (zip or directory).")
@@ -353,12 +405,15 @@ def import_mbox_cmd(
     = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import a mailing-list archive: threads, replies and review tags."""
     fn = _loader("orgnet.importers.mbox", "import_mbox")
     options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
                "list_name": list_name}
-    run_import(workspace, "mbox", path, fn, options, strict=strict, force=force)
+    run_import(workspace, "mbox", path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 @import_app.command("owners")
@@ -374,11 +429,14 @@ def import_owners_cmd(
     = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Import ownership rules and maintainer sections."""
     fn = _loader("orgnet.importers.owners", "import_owners")
     options = {"kind": kind, "container": container, "as_of": _date(as_of, "--as-of")}
-    run_import(workspace, "owners", path, fn, options, strict=strict, force=force)
+    run_import(workspace, "owners", path, fn, options, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 #: Source name -> (module, detect function) for `orgnet import auto`, most specific first.
@@ -407,6 +465,8 @@ def import_auto_cmd(
     workspace: WorkspaceOpt = None,
     strict: StrictOpt = False,
     force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
 ) -> None:
     """Detect the format of PATH and import it with default options."""
     if not path.exists():
@@ -420,7 +480,8 @@ def import_auto_cmd(
         )
     console.print(Text(f"{path}: detected {source}"))
     fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
-    run_import(workspace, source, path, fn, {}, strict=strict, force=force)
+    run_import(workspace, source, path, fn, {}, strict=strict, force=force,
+               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
 # -- workspace commands -----------------------------------------------------------------------
@@ -704,9 +765,11 @@ def analyze(
 
 
 def _register_extensions() -> None:
+    from orgnet.cli_app import register as register_app
     from orgnet.cli_report import register as register_report
 
     register_report(app)
+    register_app(app)
 
 
 _register_extensions()

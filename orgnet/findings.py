@@ -183,8 +183,10 @@ def write_findings(path: str | Path, document: Mapping[str, Any]) -> Path:
     """Write ``findings.json`` (sorted keys, UTF-8)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                    encoding="utf-8")
+    tmp.replace(out)  # atomic: a reader never sees half a file
     return out
 
 

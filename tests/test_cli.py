@@ -76,3 +76,23 @@ def test_rejects_command_lists_problems(fixtures: Path, tmp_path: Path) -> None:
                         "-w", ws])
     result = runner.invoke(app, ["rejects", "-w", ws])
     assert result.exit_code == 0 and "manager cycle" in result.output
+
+
+def test_pseudonymized_import_from_the_command_line(fixtures: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "pws"
+    chart = str(fixtures / "orgchart" / "canonical.csv")
+    env = {"ORGNET_PSEUDONYM_KEY": "k" * 32}
+    mapfile = tmp_path / "reidentify.csv"
+    proc = _orgnet("import", "orgchart", chart, "-w", str(ws), "--pseudonymize",
+                   "--reidentify-map", str(mapfile), env=env)
+    assert proc.returncode == 0, proc.stderr
+    stored = b"".join(p.read_bytes() for p in (ws / "tables").iterdir())
+    for original in (b"ksato@example.com", b"Keiko Sato", b"E0107", b"U04KSATO"):
+        assert original not in stored
+    assert "ksato@example.com" in mapfile.read_text()
+    plain = _orgnet("import", "orgchart", str(fixtures / "orgchart" / "workday.csv"), "-w",
+                    str(ws), "--as-of", "2024-01-01")
+    assert plain.returncode == 1 and "error:" in plain.stderr
+    no_key = _orgnet("import", "orgchart", chart, "-w", str(tmp_path / "nokey"), "--pseudonymize",
+                     env={"ORGNET_PSEUDONYM_KEY": ""})
+    assert no_key.returncode == 1 and "key" in no_key.stderr.lower()

@@ -466,21 +466,27 @@ def find_informal_team(ctx: AnalysisContext) -> list[Finding]:
 # -- misaligned people --------------------------------------------------------------------------
 
 
-def _unit_shares(graph_edges: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
-    """Per person and partner unit: collaboration weight, partners split over their units by
-    membership share (``W·M``), both directions of undirected edges."""
+def _unit_shares(
+    graph_edges: pl.DataFrame, membership: pl.DataFrame, *, split: bool = True
+) -> pl.DataFrame:
+    """Per person and partner unit: collaboration weight, both directions of undirected edges.
+
+    ``split``: partners in several units count for each by their membership share (``W·M``, so
+    shares sum to one); otherwise a partner counts fully for every unit they belong to (shares
+    may sum to more than one) — "how much of my work is with members of U"."""
     both = pl.concat([
         graph_edges.select(pl.col("src").alias("person_id"), pl.col("dst").alias("other"), "weight"),
         graph_edges.select(pl.col("dst").alias("person_id"), pl.col("src").alias("other"), "weight"),
     ])
     m = membership.select(pl.col("person_id").alias("other"), pl.col("unit_id").alias("other_unit"),
-                          "share")
+                          pl.col("share") if split else pl.lit(1.0).alias("share"))
     return (
         both.join(m, on="other", how="inner")
         .group_by("person_id", "other_unit").agg((pl.col("weight") * pl.col("share")).sum()
                                                  .alias("weight"))
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("person_id")).alias("share"),
-                      pl.col("weight").sum().over("person_id").alias("total"))
+        .join(both.group_by("person_id").agg(pl.col("weight").sum().alias("total")),
+              on="person_id")
+        .with_columns((pl.col("weight") / pl.col("total")).alias("share"))
     )
 
 
@@ -601,7 +607,7 @@ def _informal_home_by_month(ctx: AnalysisContext, min_share: float) -> pl.DataFr
             continue
         # Informal home: partners' units at the END of the period, so a unit that did not
         # exist yet on the chart can still be someone's informal home.
-        shares = _unit_shares(edges, ctx.membership())
+        shares = _unit_shares(edges, ctx.membership(), split=False)
         best = (
             shares.sort(["person_id", "share", "other_unit"], descending=[False, True, False])
             .unique("person_id", keep="first")

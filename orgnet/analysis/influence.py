@@ -419,9 +419,11 @@ def find_hidden_influencer(
         severity = min(1.0, 0.4 + 0.1 * excess) * (1.0 if level_known else 0.8)
         name = fc.person(row["person_id"])
         level_text = f"is at level {row['level']}" if row["level"] else "has no recorded level"
-        title = (f"{name} works with people in {row['units_bridged']} other units and sits on more "
-                 f"cross-team paths than {100 * (1 - row['rank_betweenness'] / frame.height):.0f}% "
-                 f"of colleagues, yet manages no one and {level_text}.")
+        beaten = 100 * (1 - row["rank_betweenness"] / frame.height)
+        paths = ("more cross-team paths than anyone else" if row["rank_betweenness"] == 1 else
+                 f"more cross-team paths than {min(beaten, 99):.0f}% of colleagues")
+        title = (f"{name} works with people in {row['units_bridged']} other units and sits on "
+                 f"{paths}, yet manages no one and {level_text}.")
         evidence = {
             "units_bridged": row["units_bridged"],
             "betweenness": row["betweenness"],

@@ -65,7 +65,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         The text and the codec that decoded it, to record in the import log.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:

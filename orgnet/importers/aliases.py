@@ -8,7 +8,9 @@ other value creates a person of that id (contractors, people outside the chart).
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from pathlib import Path
 
 from orgnet._text import clean, normalize_email
@@ -55,7 +57,13 @@ def import_aliases(path: str | Path) -> ImportResult:
         When the file lacks one of the three columns.
     """
     p = Path(path)
-    table = read_table(p)
+    try:
+        table = read_table(p)
+    except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by invalid UTF-16
+        raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
+                         file=str(p)) from exc
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # starts like gzip, is not
+        raise InputError(f"corrupt or truncated compressed file: {exc}", file=str(p)) from exc
     missing = [c for c in ("person_id", "source", "handle") if c not in table.headers]
     if missing:
         raise InputError(

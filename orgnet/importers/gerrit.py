@@ -107,7 +107,8 @@ def _int(obj: dict[str, Any], key: str) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        # Numbers, votes and line counts: anything outside Int32 is not a real value.
+        return value if -(2**31) < value < 2**31 else None
     if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,6}", value.strip()):
         return int(value)
     return None

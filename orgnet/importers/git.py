@@ -725,11 +725,14 @@ class _Parser:
                 hit = cache[value] = (usable, parsed.problem, name, email)
             usable, problem, name, email = hit
             if not usable:
-                b.reject(f"{key} trailer without a name or e-mail", field=key,
-                         raw=f"{key}: {value}", outcome="flagged")
+                # No excerpt of the value: it is commit-message text, not an identity.
+                b.reject(f"{key} trailer without a name or e-mail", field=key, raw=key,
+                         outcome="flagged")
                 continue
             if problem:
-                b.reject(problem, field=key, raw=f"{key}: {value}", outcome="flagged")
+                # The excerpt names the parsed identity only, never the text around it.
+                shown = f"{key}: {name} <{email}>" if email else f"{key}: {name}"
+                b.reject(problem, field=key, raw=shown, outcome="flagged")
             actor = self.person(name, email)
             if (kind, key, actor) in done:
                 continue

@@ -147,6 +147,12 @@ def _opt_int(value: object) -> int | None:
     return None if isinstance(value, bool) or not isinstance(value, int) else value
 
 
+def _count(value: object) -> int | None:
+    """A file or line count: an int in ``[0, 2**31)`` (the canonical columns are Int32/Int64)."""
+    n = _opt_int(value)
+    return n if n is not None and 0 <= n < 2**31 else None
+
+
 def _as_list(value: object) -> list[Any]:
     """Perceval initialises some ``*_data`` keys to ``{}``, ``[]`` or ``null``: all mean empty."""
     return value if isinstance(value, list) else []
@@ -222,7 +228,7 @@ class _Context:
             pname, pmail = profile.get("name"), profile.get("email")
             name = pname if isinstance(pname, str) else None
             email = pmail if isinstance(pmail, str) else None
-        typ = obj.get("type")
+        typ = obj.get("type") if isinstance(obj.get("type"), str) else None
         key = (uid, login, typ, name, email)
         cached = self._cache.get(key)
         if cached is not None:
@@ -401,9 +407,9 @@ def _plan_pull(ctx: _Context, plan: RecordPlan, pr: dict[str, Any], *, container
         outcome = "closed"
     else:
         outcome = "open"
-    n_files = _opt_int(pr.get("changed_files"))
-    added = _opt_int(pr.get("additions"))
-    deleted = _opt_int(pr.get("deletions"))
+    n_files = _count(pr.get("changed_files"))
+    added = _count(pr.get("additions"))
+    deleted = _count(pr.get("deletions"))
     if extras.files is not None:
         paths = _plan_files(plan, extras.files, art, author, opened)
         if n_files is None:
@@ -428,8 +434,8 @@ def _plan_files(plan: RecordPlan, files: list[Any], art: str, author: str,
         seen.add(name)
         assert isinstance(f, dict)
         plan.touch(artifact_id=art, actor_id=author, path=name, ts=ts,
-                   lines_added=_opt_int(f.get("additions")),
-                   lines_deleted=_opt_int(f.get("deletions")))
+                   lines_added=_count(f.get("additions")),
+                   lines_deleted=_count(f.get("deletions")))
     return len(seen)
 
 

@@ -218,8 +218,10 @@ def _plan_mr(ctx: _Context, plan: RecordPlan, mr: dict[str, Any], container: str
     outcome = "merged" if merged else ("closed" if state == "closed" or closed_at else "open")
     changes = mr.get("changes_count")
     n_files = int(changes.rstrip("+")) if isinstance(changes, str) and changes.rstrip(
-        "+").isdigit() else (changes if isinstance(changes, int)
-                             and not isinstance(changes, bool) else None)
+        "+").isdigit() and len(changes) < 10 else (changes if isinstance(changes, int)
+                                                   and not isinstance(changes, bool) else None)
+    if n_files is not None and not 0 <= n_files < 2**31:
+        n_files = None  # the canonical column is Int32
     paths = _version_paths(mr.get("versions_data"))
     for path in paths:
         plan.touch(artifact_id=art, actor_id=author, path=path, ts=opened)

@@ -152,5 +152,9 @@ def read_mailmap(path: str | Path) -> Mailmap:
         data = fh.read(MAX_MAILMAP_BYTES + 1)
     if len(data) > MAX_MAILMAP_BYTES:
         raise InputError(f"mailmap larger than {MAX_MAILMAP_BYTES} bytes", file=str(path))
-    text, _codec = decode_text(data)
+    try:
+        text, _codec = decode_text(data)
+    except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by invalid UTF-16
+        raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
+                         file=str(path)) from exc
     return parse_mailmap(text)

@@ -137,7 +137,7 @@ def detect_kind(path: str | Path, text: str | None = None) -> str | None:
     if text is None:
         try:
             text, _codec = read_text(p, max_bytes=256 * 1024)
-        except InputError:
+        except (InputError, UnicodeDecodeError):
             return None
     if kind == "authors":
         return "authors" if _maintainers_like(text) else None
@@ -291,7 +291,11 @@ def import_owners(
 
 
 def _read(p: Path) -> str:
-    text, _codec = read_text(p, max_bytes=MAX_FILE_BYTES)
+    try:
+        text, _codec = read_text(p, max_bytes=MAX_FILE_BYTES)
+    except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by invalid UTF-16
+        raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
+                         file=str(p)) from exc
     return text
 
 

@@ -210,6 +210,9 @@ def iter_perceval_items(path: str | Path) -> Iterator[tuple[int, PercevalItem | 
                     yield lineno, PercevalReject(lineno, str(obj), None, "<unparseable document>")
                     continue
                 yield lineno, _item_or_reject(lineno, obj)
+    except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by invalid UTF-16
+        raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
+                         file=str(p)) from exc
     except _DECOMPRESSION_ERRORS as exc:
         if lineno == 0:
             raise InputError(f"cannot decompress: {exc}", file=str(p)) from exc
@@ -322,7 +325,11 @@ def _json_records(p: Path) -> Iterator[tuple[int | None, Any | JsonRecordError]]
                 continue
             yield lineno, obj
         return
-    text, _codec = read_text(p)
+    try:
+        text, _codec = read_text(p)
+    except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by invalid UTF-16
+        raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
+                         file=str(p)) from exc
     if text.startswith(_XSSI):
         nl = text.find("\n")
         text = " " * nl + text[nl:] if nl >= 0 else ""  # keep line numbers

@@ -9,7 +9,9 @@ decoding (the codec used is reported).
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,8 +194,11 @@ def read_table(path: str | Path) -> Table:
     name = p.name.lower().removesuffix(".gz")
     if name.endswith(".parquet"):
         return _read_parquet(p)
-    with open_binary(p) as fh:
-        data = fh.read()
+    try:
+        with open_binary(p) as fh:
+            data = fh.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(f"corrupt or truncated compressed file: {exc}", file=str(p)) from exc
     if data.startswith(b"PAR1"):
         return _read_parquet(p)
     text, codec = decode_text(data)

@@ -84,7 +84,7 @@ def layout_positions(
     *,
     seed: int = 7,
     spring_max_nodes: int = GL_ABOVE,
-    iterations: int = 100,
+    iterations: int | None = None,
 ) -> pl.DataFrame:
     """Deterministic 2-D positions for a weighted undirected graph.
 
@@ -101,7 +101,8 @@ def layout_positions(
         Beyond: a 2-D spectral embedding (scikit-network ``Spectral``), which scales to tens of
         thousands of nodes.
     iterations
-        Spring layout iterations.
+        Spring layout iterations (default: 100 up to 500 nodes, else 50; each costs
+        O(nodes²)).
 
     Returns
     -------
@@ -125,7 +126,8 @@ def layout_positions(
             (int(i), int(j), float((w / mean) ** 2))
             for i, j, w in zip(coo.row, coo.col, coo.data, strict=True)
         )
-        pos = nx.spring_layout(g, seed=seed, weight="weight", iterations=iterations)
+        rounds = iterations if iterations is not None else (100 if len(names) <= 500 else 50)
+        pos = nx.spring_layout(g, seed=seed, weight="weight", iterations=rounds)
         xy = np.array([pos[i] for i in range(len(names))], dtype=np.float64)
     else:
         from sknetwork.embedding import Spectral
@@ -164,9 +166,15 @@ def _edge_lines(
     return xs, ys
 
 
+def _size_range(n: int, base_hi: float, comfortable: int) -> tuple[float, float]:
+    """Marker size range shrinking with the number of nodes, so big graphs are not one blob."""
+    hi = base_hi if n <= comfortable else max(9.0, base_hi * math.sqrt(comfortable / n))
+    return max(3.0, hi / 4), hi
+
+
 def _sizes(values: pl.Series | None, n: int, lo: float = 6.0, hi: float = 26.0) -> list[float]:
     if values is None or n == 0:
-        return [9.0] * n
+        return [min(9.0, hi)] * n
     v = values.cast(pl.Float64).fill_null(0.0).to_numpy()
     v = np.sqrt(np.clip(v, 0.0, None))
     top = v.max() if v.size else 0.0
@@ -248,7 +256,8 @@ def network_figure(
     groups = [None if g is None else str(g) for g in frame[color_by].to_list()] \
         if color_by in frame.columns else [None] * frame.height
     colors = color_map(groups)
-    sizes = _sizes(frame[size_by] if size_by and size_by in frame.columns else None, frame.height)
+    sizes = _sizes(frame[size_by] if size_by and size_by in frame.columns else None, frame.height,
+                   *_size_range(frame.height, 26.0, 300))
     hover_cols = [c for c in frame.columns if c.startswith("hover_")]
     labels = frame["label"].to_list() if "label" in frame.columns else frame["node"].to_list()
     texts = []
@@ -434,6 +443,7 @@ def unit_network_figure(
     positions: pl.DataFrame | None = None,
     color_by: str | None = "group",
     min_weight_share: float = 0.0,
+    max_edges: int | None = None,
     title: str | None = None,
     height: int = 640,
     label_limit: int = 60,
@@ -453,6 +463,8 @@ def unit_network_figure(
         Categorical column colouring the units (e.g. the parent department), or ``None``.
     min_weight_share
         Ties lighter than this share of the heaviest tie are not drawn.
+    max_edges
+        Heaviest ties drawn (default: three per unit).
     title, height
         Figure title and height.
     label_limit
@@ -471,7 +483,9 @@ def unit_network_figure(
     pos = {n: (x, y) for n, x, y in positions.select("node", "x", "y").iter_rows()}
     if between.height:
         top = float(between["weight"].cast(pl.Float64).max() or 1.0) or 1.0  # type: ignore[arg-type]
-        drawn = between.filter(pl.col("weight") >= min_weight_share * top).sort("weight")
+        limit = max_edges if max_edges is not None else 3 * units.height
+        drawn = (between.filter(pl.col("weight") >= min_weight_share * top)
+                 .sort("weight", descending=True).head(limit).sort("weight"))
         # Bucket widths: one trace per width class keeps the figure small for big orgs.
         buckets: dict[int, list[tuple[str, str]]] = {}
         for s, d, w in drawn.select("src", "dst", "weight").iter_rows():
@@ -485,7 +499,8 @@ def unit_network_figure(
     groups = [None if g is None else str(g) for g in frame[color_by].to_list()] \
         if color_by and color_by in frame.columns else [None] * frame.height
     colors = color_map(groups)
-    sizes = _sizes(frame["size"] if "size" in frame.columns else None, frame.height, 10.0, 44.0)
+    sizes = _sizes(frame["size"] if "size" in frame.columns else None, frame.height,
+                   *_size_range(frame.height, 44.0, 30))
     hover_cols = [c for c in frame.columns if c.startswith("hover_")]
     labels = frame["label"].to_list()
     show_text = frame.height <= label_limit
