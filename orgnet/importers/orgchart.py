@@ -467,7 +467,9 @@ def _build_spans(rows: list[_Row], b: ImportBuilder) -> list[_Span]:
                 continue
             path = _unit_path(r.values)
             uid = _unit_id(path, r.values.get("team_id")) if path else None
-            if uid is None:
+            if uid is None and r.manager not in (None, emp):
+                # Executives at the top of the chart (no manager) sit above every unit; anyone
+                # else without a unit is worth a look.
                 b.attach(r.rec)
                 b.reject("no team, department or org: the person is in no unit",
                          field="team", outcome="flagged", line=r.line,

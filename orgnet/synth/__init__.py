@@ -250,7 +250,10 @@ def _write_hris(org: Org, path: Path) -> None:
         for seg in p.segments:
             if p.leave_day is not None and seg.start > p.leave_day:
                 continue
-            eff = p.hire_date if seg.start <= p.hire_day else cal.date(seg.start)
+            # The history starts at the export window: rows for people hired earlier are
+            # effective from the window's start (their hire_date column keeps the real date), so
+            # a row never names a manager who was not employed yet.
+            eff = max(p.hire_date, cal.start) if seg.start <= p.hire_day else cal.date(seg.start)
             rows.append((eff, seg, "active", ""))
         if p.leave_day is not None:
             term = cal.date(p.leave_day)

@@ -8,7 +8,6 @@ cargo-team snapshot, and the DPDK author e-mail domains by commit count.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
