@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import _shared
+from app import _auth, _shared
 from orgnet.config import Config
 from orgnet.exceptions import OrgnetError
 
@@ -32,7 +32,6 @@ def _page(name: str, title: str, icon: str, *, default: bool = False) -> Any:
                    default=default)
 
 
-state = _shared.workspace_state()
 opts = None
 config_error = None
 cfg: Config | None
@@ -41,6 +40,11 @@ try:
 except OrgnetError as exc:
     cfg = None
     config_error = str(exc)
+
+if not _auth.signed_in(cfg):
+    st.stop()
+
+state = _shared.workspace_state()
 
 if cfg is not None and state.state == "ready":
     try:

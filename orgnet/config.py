@@ -29,6 +29,8 @@ does nothing. Example::
     [app]
     host = "127.0.0.1"
     port = 8501
+    auth = "none"               # or "password" ($ORGNET_APP_PASSWORD) or "oidc"
+    password_env = "ORGNET_APP_PASSWORD"
 """
 
 from __future__ import annotations
@@ -94,10 +96,17 @@ class PrivacyConfig:
 
 @dataclass(frozen=True)
 class AppConfig:
-    """``[app]``: where the dashboard listens."""
+    """``[app]``: where the dashboard listens and who may see it.
+
+    ``auth``: ``"none"`` (default; the dashboard binds to loopback), ``"password"`` (a shared
+    password read from the environment variable ``password_env``), or ``"oidc"`` (Streamlit's
+    OpenID Connect login, configured in ``.streamlit/secrets.toml`` ``[auth]``).
+    """
 
     host: str = "127.0.0.1"
     port: int = 8501
+    auth: str = "none"
+    password_env: str = "ORGNET_APP_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,8 @@ def _coerce(section: str, key: str, value: Any, expected: Any, where: str) -> An
         return float(value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {name} = {value!r}: expected a string")
+    if section == "app" and key == "auth" and value not in ("none", "password", "oidc"):
+        raise ConfigError(f"{where}: {name} = {value!r}: expected none, password or oidc")
     return value
 
 

@@ -238,3 +238,44 @@ def test_export_builds_the_report(serve: object, sample_workspace: Path) -> None
     assert not at.error, [e.value for e in at.error]
     labels = [b.label for b in at.get("download_button")]
     assert "report.md" in labels and "findings.json" in labels, labels
+
+
+def test_password_sign_in_gates_every_page(serve: object, sample_workspace: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "orgnet.toml"
+    cfg.write_text('[app]\nauth = "password"\npassword_env = "ORGNET_TEST_PW"\n')
+    monkeypatch.setenv("ORGNET_TEST_PW", "s3cret-passphrase")
+    at = serve(sample_workspace, cfg)  # type: ignore[operator]
+    at.run()
+    _no_exception(at)
+    # Before sign-in: a password field, no analysis content, no navigation.
+    assert len(at.text_input) == 1 and not at.metric and not at.dataframe
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert "Wrong password" in _texts(at) and not at.metric
+    at.text_input[0].input("s3cret-passphrase")
+    at.button[0].click().run()
+    _no_exception(at)
+    assert at.metric  # the overview's headline figures
+
+
+def test_password_sign_in_without_the_secret_refuses(serve: object, sample_workspace: Path,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "orgnet.toml"
+    cfg.write_text('[app]\nauth = "password"\npassword_env = "ORGNET_TEST_PW_UNSET"\n')
+    monkeypatch.delenv("ORGNET_TEST_PW_UNSET", raising=False)
+    at = serve(sample_workspace, cfg)  # type: ignore[operator]
+    at.run()
+    _no_exception(at)
+    assert "ORGNET_TEST_PW_UNSET" in _texts(at) and not at.metric and not at.text_input
+
+
+def test_oidc_without_secrets_is_a_message(serve: object, sample_workspace: Path,
+                                           tmp_path: Path) -> None:
+    cfg = tmp_path / "orgnet.toml"
+    cfg.write_text('[app]\nauth = "oidc"\n')
+    at = serve(sample_workspace, cfg)  # type: ignore[operator]
+    at.run()
+    _no_exception(at)
+    assert not at.metric and ("secrets.toml" in _texts(at) or at.button)
