@@ -7,7 +7,9 @@ files the same way.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,10 +30,48 @@ SAMPLE_FILES: Final[tuple[tuple[str, str, str, dict[str, Any]], ...]] = (
 )
 
 
+#: Files at least this large run in worker processes when ``workers > 1``.
+_POOL_BYTES: Final = 1 << 20
+
+
 def _function(target: str) -> Callable[..., Any]:
     module, _, name = target.partition(":")
     fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
     return fn
+
+
+def _run_importer(target: str, path: Path, options: dict[str, Any]) -> Any:
+    return _function(target)(path, **options)
+
+
+def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) -> Iterator[Any]:
+    """Import results in job order.
+
+    With ``workers > 1`` files of at least ``_POOL_BYTES`` run in worker processes (largest
+    first) while the small ones run here when their turn comes. A worker failure of any kind
+    (an importer error, a result that cannot be pickled) re-runs that file here, so errors and
+    results are exactly those of a serial run.
+    """
+    big = [i for i, job in enumerate(jobs) if job[1].stat().st_size >= _POOL_BYTES]
+    if workers <= 1 or not big:
+        for _name, path, target, opts in jobs:
+            yield _run_importer(target, path, opts)
+        return
+    # "spawn": polars' thread pool does not survive fork().
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(big)), mp_context=ctx) as pool:
+        big.sort(key=lambda i: -jobs[i][1].stat().st_size)
+        futures = {i: pool.submit(_run_importer, jobs[i][2], jobs[i][1], jobs[i][3]) for i in big}
+        for i, (_name, path, target, opts) in enumerate(jobs):
+            future = futures.pop(i, None)
+            result = None
+            if future is not None:
+                try:
+                    result = future.result()
+                except Exception:  # re-run here: the outcome is then the serial one
+                    result = None
+            yield result if result is not None else _run_importer(target, path, opts)
+            del result
 
 
 def sample_repo(folder: Path) -> str:
@@ -51,8 +91,21 @@ def import_sample(
     workspace: Workspace | str | Path,
     *,
     on_import: Callable[[str, Path, ImportSummary], None] | None = None,
+    workers: int = 1,
 ) -> list[ImportSummary]:
     """Import every file of a generated organisation folder into ``workspace``.
+
+    Parameters
+    ----------
+    folder, workspace
+        The organisation's files and the workspace to import into.
+    on_import
+        Called after each file is ingested.
+    workers
+        Processes that run the (pure) importers of different files at once (the largest file
+        starts first). Results are ingested one by one in file order either way, so the
+        workspace is identical. Worker processes are started with ``spawn``: a script that
+        passes ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
 
     Returns
     -------
@@ -62,13 +115,16 @@ def import_sample(
     src = Path(folder)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     repo = sample_repo(src)
-    out = []
+    jobs = []
     for name, _kind, target, options in SAMPLE_FILES:
         path = src / name
         if not path.exists():
             continue
         opts = {k: (v.format(repo=repo) if isinstance(v, str) else v) for k, v in options.items()}
-        result = _function(target)(path, **opts)
+        jobs.append((name, path, target, opts))
+    workers = max(1, min(workers, len(jobs)))
+    out = []
+    for (name, path, _target, _opts), result in zip(jobs, _results(jobs, workers), strict=True):
         summary = ingest(ws, result, sha256=file_sha256(path))
         if on_import is not None:
             on_import(name, path, summary)

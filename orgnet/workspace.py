@@ -40,6 +40,7 @@ __all__ = [
     "Transaction",
     "Workspace",
     "file_sha256",
+    "git_dir",
     "resolve_workspace_path",
 ]
 
@@ -57,10 +58,67 @@ def resolve_workspace_path(path: str | Path | None) -> Path:
     return Path(env) if env else Path(DEFAULT_WORKSPACE)
 
 
+def git_dir(path: Path) -> Path | None:
+    """The git directory of a work tree or bare repository at ``path`` (never searches upwards)."""
+    dotgit = path / ".git"
+    try:
+        if dotgit.is_dir():
+            return dotgit
+        if dotgit.is_file():
+            text = dotgit.read_text("utf-8", "replace").strip()
+            if text.startswith("gitdir:"):
+                target = Path(text[len("gitdir:"):].strip())
+                target = target if target.is_absolute() else path / target
+                return target if target.is_dir() else None
+            return None
+        if (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir():
+            return path
+    except OSError:
+        return None
+    return None
+
+
+def _git_refs(gitdir: Path) -> list[tuple[str, str]]:
+    """``(ref, value)`` of HEAD and every loose and packed ref, sorted (objects are not read)."""
+    refs: dict[str, str] = {}
+    packed = gitdir / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text("utf-8", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and not line.startswith(("#", "^")):
+                refs[parts[1]] = parts[0]
+    base = gitdir / "refs"
+    if base.is_dir():
+        for child in sorted(x for x in base.rglob("*") if x.is_file()):
+            refs[str(child.relative_to(gitdir).as_posix())] = child.read_text(
+                "utf-8", "replace").strip()
+    head = (gitdir / "HEAD").read_text("utf-8", "replace").strip() if (
+        gitdir / "HEAD").is_file() else ""
+    if head.startswith("ref:"):
+        name = head[4:].strip()
+        head = f"{name} {refs.get(name, '')}"
+    refs["HEAD"] = head
+    return sorted(refs.items())
+
+
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, or of a directory's relative paths and file contents in sorted order."""
+    """SHA-256 of a file, or of a directory's relative paths and file contents in sorted order.
+
+    A git repository (work tree or bare) is identified by its resolved ``HEAD`` and refs plus its
+    ``.mailmap`` instead: hashing ``.git/objects`` of a large repository would read gigabytes,
+    and the history the importer reads is fully named by the refs.
+    """
     p = Path(path)
     h = hashlib.sha256()
+    gitdir = git_dir(p) if p.is_dir() else None
+    if gitdir is not None:
+        h.update(b"git-refs\0")
+        for name, value in _git_refs(gitdir):
+            h.update(f"{name}\0{value}\0".encode("utf-8", "surrogateescape"))
+        mailmap = p / ".mailmap"
+        if mailmap.is_file():
+            h.update(b"mailmap\0" + mailmap.read_bytes())
+        return h.hexdigest()
     if p.is_dir():
         for child in sorted(x for x in p.rglob("*") if x.is_file()):
             h.update(str(child.relative_to(p)).encode("utf-8", "surrogateescape") + b"\0")

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from scipy.special import comb
 from sknetwork.clustering import Louvain, get_modularity
 
-from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
 from orgnet.schema import frame_schema
@@ -312,6 +312,7 @@ def _unit_pair_density(
     return {k: v / (sizes[k[0]] * sizes[k[1]]) for k, v in totals.items()}
 
 
+@memoized
 def informal_teams(
     data: Dataset | AnalysisContext,
     *,
@@ -490,6 +491,7 @@ def _unit_shares(
     )
 
 
+@memoized
 def misaligned_people(
     data: Dataset | AnalysisContext,
     *,
@@ -598,10 +600,7 @@ def _informal_home_by_month(ctx: AnalysisContext, min_share: float) -> pl.DataFr
     rows = []
     for start in _month_starts(lo, hi):
         end = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-        sub = AnalysisContext(
-            ctx.data, window=Window.of(start, end), unit_kind=ctx.unit_kind,
-            graph_options=ctx.graph_options, at=start, min_group_size=ctx.min_group_size,
-        )
+        sub = ctx.period(start, end, at=start)
         edges = sub.graph("collaboration").edges
         if edges.height == 0:
             continue

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
 from orgnet.graph.formal import unit_ancestors
@@ -78,36 +78,61 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 
 
 def _tie_weights(ctx: AnalysisContext) -> dict[tuple[str, str], tuple[float, float]]:
-    """Undirected person pair -> (communication weight, review weight)."""
-    out: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for idx, view in enumerate(("communication", "review")):
-        for s, d, w in ctx.graph(view).edges.iter_rows():  # type: ignore[arg-type]
-            out[_pair(s, d)][idx] += w
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    """Undirected person pair -> (communication weight, review weight).
+
+    Computed once per context. Pairs are in first-seen order (communication edges, then review
+    edges, in edge-table order), and each weight is the sum of at most two directed edges, so
+    the values and the order equal those of a plain loop over the edges.
+    """
+    return ctx.cached("tie_weights", lambda: _tie_weights_uncached(ctx))
+
+
+def _tie_weights_uncached(ctx: AnalysisContext) -> dict[tuple[str, str], tuple[float, float]]:
+    parts = []
+    for idx, e in enumerate((ctx.graph("communication").edges, ctx.graph("review").edges)):
+        parts.append(e.select(
+            pl.min_horizontal("src", "dst").alias("a"), pl.max_horizontal("src", "dst").alias("b"),
+            pl.col("weight").alias("comm") if idx == 0 else pl.lit(0.0).alias("comm"),
+            pl.col("weight").alias("rev") if idx == 1 else pl.lit(0.0).alias("rev"),
+        ))
+    both = pl.concat(parts)
+    if both.height == 0:
+        return {}
+    # The sum of at most two values per view does not depend on their order; 0.0 + w == w.
+    agg = both.group_by("a", "b", maintain_order=True).agg(pl.col("comm").sum(), pl.col("rev").sum())
+    return dict(zip(zip(agg["a"].to_list(), agg["b"].to_list(), strict=True),
+                    zip(agg["comm"].to_list(), agg["rev"].to_list(), strict=True), strict=True))
 
 
 def _shared_files(ctx: AnalysisContext, home: dict[str, str]) -> dict[tuple[str, str], int]:
+    """Unit pair (``a < b``) -> files both units' people changed (``B·Bᵀ`` of units x files)."""
+    import numpy as np
+    import scipy.sparse as sp
+
     from orgnet.graph.build import coedit_matrix
 
     ta, people, _paths = coedit_matrix(ctx.data, ctx.options)
     if not people:
         return {}
+    units = sorted({u for p in people if (u := home.get(p)) is not None})
+    if not units:
+        return {}
+    upos = {u: i for i, u in enumerate(units)}
+    person_unit = np.array([upos[home[p]] if p in home else -1 for p in people], dtype=np.int64)
     coo = ta.tocoo()
-    by_unit: dict[str, set[int]] = defaultdict(set)
-    for r, c in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
-        u = home.get(people[r])
-        if u is not None:
-            by_unit[u].add(c)
-    units = sorted(by_unit)
-    out: dict[tuple[str, str], int] = {}
-    for i, a in enumerate(units):
-        for b in units[i + 1:]:
-            n = len(by_unit[a] & by_unit[b])
-            if n:
-                out[(a, b)] = n
-    return out
+    rows = person_unit[coo.row]
+    keep = rows >= 0
+    b = sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], coo.col[keep])),
+                      shape=(len(units), ta.shape[1]))
+    b.sum_duplicates()
+    b.data[:] = 1.0
+    shared = sp.triu(b @ b.T, k=1).tocoo()
+    return {(units[i], units[j]): round(n)
+            for i, j, n in zip(shared.row.tolist(), shared.col.tolist(), shared.data.tolist(),
+                               strict=True) if n > 0}
 
 
+@memoized
 def unit_congruence(
     data: Dataset | AnalysisContext,
     *,
@@ -171,6 +196,7 @@ def unit_congruence(
     )
 
 
+@memoized
 def person_congruence(
     data: Dataset | AnalysisContext,
     *,
@@ -209,6 +235,7 @@ def person_congruence(
     return pl.DataFrame(rows, schema=PERSON_CONGRUENCE_SCHEMA).sort("person_id")
 
 
+@memoized
 def one_sided_relationships(
     data: Dataset | AnalysisContext,
     *,
@@ -403,6 +430,7 @@ def _reference_owners(ctx: AnalysisContext, refs: pl.DataFrame) -> pl.DataFrame:
             .select("value", "owning_unit").unique())
 
 
+@memoized
 def information_droughts(
     data: Dataset | AnalysisContext,
     *,

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.dataset import Dataset, Window
 
 __all__ = [
@@ -291,6 +291,7 @@ def gould_fernandez_moments(
     return exp, np.sqrt(np.maximum(var, 0.0))
 
 
+@memoized
 def gould_fernandez(
     data: Dataset | AnalysisContext,
     *,
@@ -404,6 +405,7 @@ def _burt(adjacency: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return degree, constraint, effective
 
 
+@memoized
 def structural_holes(
     data: Dataset | AnalysisContext,
     *,

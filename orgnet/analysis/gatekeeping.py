@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import fisher_exact, mannwhitneyu
 
-from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.analysis.brokerage import gould_fernandez
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
@@ -235,6 +235,7 @@ def _unit_members(ctx: AnalysisContext) -> pl.DataFrame:
 
 # -- approval concentration -----------------------------------------------------------------------
 
+@memoized
 def approval_concentration(
     data: Dataset | AnalysisContext,
     *,
@@ -383,6 +384,7 @@ def find_review_bottleneck(
 
 # -- gate share -----------------------------------------------------------------------------------
 
+@memoized
 def gate_share(
     data: Dataset | AnalysisContext,
     *,
@@ -497,6 +499,7 @@ def _fisher(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
     return float(fisher_exact([[a_yes, a_n - a_yes], [b_yes, b_n - b_yes]])[1])
 
 
+@memoized
 def outsider_friction(
     data: Dataset | AnalysisContext,
     *,

@@ -22,7 +22,7 @@ import polars as pl
 import scipy.sparse as sp
 from sknetwork.ranking import PageRank
 
-from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.analysis.brokerage import _burt, _undirected_weighted
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
@@ -207,6 +207,7 @@ def _ranks(values: np.ndarray, *, descending: bool) -> np.ndarray:
     return s.rank(method="min").cast(pl.Int64).to_numpy()
 
 
+@memoized
 def influence(
     data: Dataset | AnalysisContext,
     *,

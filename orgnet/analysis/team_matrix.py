@@ -24,7 +24,7 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
-from orgnet.analysis._context import AnalysisContext, ensure_context
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
 from orgnet.graph.build import View, unit_matrix
@@ -58,6 +58,7 @@ EI_SCHEMA: Final = frame_schema({
 })
 
 
+@memoized
 def unit_pair_matrix(
     data: Dataset | AnalysisContext,
     *,
@@ -93,6 +94,7 @@ def unit_pair_matrix(
     return out.select(list(UNIT_MATRIX_SCHEMA)).cast(UNIT_MATRIX_SCHEMA).sort("src_unit", "dst_unit")
 
 
+@memoized
 def help_balance(
     data: Dataset | AnalysisContext,
     *,
@@ -154,6 +156,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+@memoized
 def ei_index(
     data: Dataset | AnalysisContext,
     *,

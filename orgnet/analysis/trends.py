@@ -71,8 +71,7 @@ def trends(
     assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
     rows = []
     for start, end in periods(lo, hi, period):
-        sub = AnalysisContext(ctx.data, window=Window.of(start, end), unit_kind=ctx.unit_kind,
-                              graph_options=ctx.graph_options, min_group_size=ctx.min_group_size)
+        sub = ctx.period(start, end)
         ev = sub.events()
         if ev.height == 0:
             continue

@@ -326,7 +326,8 @@ def _nodes(data: Dataset, edges: pl.DataFrame, options: GraphOptions) -> tuple[s
     return tuple(sorted(ids))
 
 
-def build_view(data: Dataset, view: View, options: GraphOptions | None = None) -> Graph:
+def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *,
+               events: pl.LazyFrame | None = None) -> Graph:
     """Build one graph view over people.
 
     Parameters
@@ -337,6 +338,9 @@ def build_view(data: Dataset, view: View, options: GraphOptions | None = None) -
         ``review``, ``communication``, ``coedit`` or ``collaboration``.
     options
         Window, bots, weights, caps.
+    events
+        ``person_events(data, options)`` when already collected (an analysis context passes
+        its cached events, so the event table is not scanned again for every view).
 
     Returns
     -------
@@ -344,7 +348,8 @@ def build_view(data: Dataset, view: View, options: GraphOptions | None = None) -
         Every non-bot person is a node (isolated ones too), so node sets agree across views.
     """
     opts = options or GraphOptions()
-    events = person_events(data, opts)
+    if events is None:
+        events = person_events(data, opts)
     if view == "review":
         edges = _aggregate(review_edges(events), directed=True)
         return Graph(edges, _nodes(data, edges, opts), True, view)

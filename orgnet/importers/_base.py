@@ -34,6 +34,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from hashlib import sha1
 from pathlib import Path
 from typing import Any
 
@@ -375,15 +376,21 @@ class ImportBuilder:
         if ts.tzinfo is None:
             raise ValueError("event timestamps must be timezone-aware")
         ref = raw_ref or ("", "")
-        event_id = stable_hash(
-            self.source_kind, self.instance, kind, artifact_id, ref[0], ref[1], actor_id,
-            target_id, value, length=20,
-        )
+        # stable_hash(source_kind, instance, kind, artifact_id, ref0, ref1, actor_id, target_id,
+        # value, length=20) in one encode and one update (same digest; this runs per event).
+        event_id = sha1(
+            (_US.join(["" if p is None else str(p) for p in (
+                self.source_kind, self.instance, kind, artifact_id, ref[0], ref[1], actor_id,
+                target_id, value)]) + _US).encode("utf-8", "surrogatepass"),
+            usedforsecurity=False,
+        ).hexdigest()[:20]
         self._events += 1
         # Positional append in schema order: this is the hot path of every importer.
-        self._store("interactions").append_values((
+        store = self._tables.get("interactions") or self._store("interactions")
+        store.append_values((
             event_id, self.source_kind, kind, actor_id, target_id, target_role, artifact_id,
-            container, _naive_utc(ts), time_offset_min, value, weight, self._current(),
+            container, ts.replace(tzinfo=None) if ts.tzinfo is dt.UTC else _naive_utc(ts),
+            time_offset_min, value, weight, self._current(),
         ))
         return event_id
 
@@ -442,6 +449,9 @@ class ImportBuilder:
         )
 
 
+_US = "\x1f"
+
+
 def _naive_utc(value: object) -> object:
     """Aware datetimes become naive UTC (much faster for polars to ingest); others pass."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -452,13 +462,14 @@ def _naive_utc(value: object) -> object:
 class _Columns:
     """Column-wise row buffer of one canonical table (plus the ``_rec`` column)."""
 
-    __slots__ = ("data", "index", "names", "table", "ts_columns")
+    __slots__ = ("_appends", "data", "index", "names", "table", "ts_columns")
 
     def __init__(self, table: str) -> None:
         self.table = table
         self.names: list[str] = [*SCHEMAS[table].names(), _REC]
         self.index = {n: i for i, n in enumerate(self.names)}
         self.data: list[list[object]] = [[] for _ in self.names]
+        self._appends = [col.append for col in self.data]
         self.ts_columns = {
             i for i, n in enumerate(self.names[:-1])
             if isinstance(SCHEMAS[table][n], pl.Datetime)
@@ -473,14 +484,18 @@ class _Columns:
             col.append(_naive_utc(value) if i in self.ts_columns else value)
 
     def append_values(self, values: tuple[object, ...]) -> None:
-        for col, value in zip(self.data, values, strict=True):
-            col.append(value)
+        if len(values) != len(self.data):
+            raise ValueError(f"table {self.table!r}: {len(values)} values for "
+                             f"{len(self.data)} columns")
+        for append, value in zip(self._appends, values):  # noqa: B905 - length checked above
+            append(value)
 
     def remove(self, predicate: Callable[[dict[str, object]], bool]) -> int:
         n = len(self.data[0])
         keep = [i for i in range(n)
                 if not predicate({name: self.data[j][i] for j, name in enumerate(self.names)})]
         self.data = [[col[i] for i in keep] for col in self.data]
+        self._appends = [col.append for col in self.data]
         return n - len(keep)
 
     def frame(self) -> pl.DataFrame:

@@ -140,6 +140,37 @@ def loads_strict(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 def _too_deep(value: Any, limit: int) -> bool:
     """True when containers nest deeper than ``limit`` (walks containers only, not characters)."""
+    try:
+        return _too_deep_recursive(value, 1, limit)
+    except RecursionError:
+        return _too_deep_iterative(value, limit)
+
+
+def _too_deep_recursive(item: Any, depth: int, limit: int) -> bool:
+    # The per-record hot path of every JSON importer: exact type checks (json.loads builds
+    # plain dicts and lists) and no tuple per child.
+    if depth > limit:
+        return True
+    t = type(item)
+    if t is dict:
+        children: Any = item.values()
+    elif t is list:
+        children = item
+    elif isinstance(item, dict):
+        children = item.values()
+    elif isinstance(item, list):
+        children = item
+    else:
+        return False
+    for child in children:
+        ct = type(child)
+        if (ct is dict or ct is list or isinstance(child, dict | list)) and _too_deep_recursive(
+                child, depth + 1, limit):
+            return True
+    return False
+
+
+def _too_deep_iterative(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

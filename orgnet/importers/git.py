@@ -40,6 +40,7 @@ from orgnet.identity import is_bot_handle
 from orgnet.importers._base import Identity, ImportBuilder, ImportResult
 from orgnet.importers._io import open_binary
 from orgnet.importers.mailmap import Mailmap, parse_mailmap, read_mailmap
+from orgnet.workspace import git_dir as _git_dir
 
 __all__ = [
     "BORS_PATTERN",
@@ -243,26 +244,6 @@ def export_command(
     if output.endswith(".gz"):
         return f"{command} | gzip > {shlex.quote(output)}"
     return f"{command} > {shlex.quote(output)}"
-
-
-def _git_dir(path: Path) -> Path | None:
-    """The git directory of a work tree or bare repository at ``path`` (never searches upwards)."""
-    dotgit = path / ".git"
-    try:
-        if dotgit.is_dir():
-            return dotgit
-        if dotgit.is_file():
-            text = dotgit.read_text("utf-8", "replace").strip()
-            if text.startswith("gitdir:"):
-                target = Path(text[len("gitdir:"):].strip())
-                target = target if target.is_absolute() else path / target
-                return target if target.is_dir() else None
-            return None
-        if (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir():
-            return path
-    except OSError:
-        return None
-    return None
 
 
 def _repo_mailmap(path: Path, gitdir: Path) -> Mailmap | None:

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from orgnet import __version__
-from orgnet.analysis._context import AnalysisContext
+from orgnet.analysis._context import AnalysisContext, sort_by_event_id
 from orgnet.analysis.registry import run_analyses
 from orgnet.config import Config, load_config
 from orgnet.dataset import Dataset, Window
@@ -210,6 +210,18 @@ def _sorted(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(df.columns, nulls_last=True, maintain_order=True)
 
 
+def _sorted_events(df: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_sorted` for person events: ``event_id`` (the first column) is unique in practice,
+    and then sorting by it alone gives the same order at a fraction of the cost."""
+    if df.columns[0] != "event_id" or df.height < 2:
+        return _sorted(df)
+    by_id = sort_by_event_id(df)
+    ids = by_id["event_id"]
+    if ids.null_count() == 0 and not (ids.slice(1) == ids.slice(0, ids.len() - 1)).any():
+        return by_id
+    return _sorted(df)
+
+
 def _iso(ts: dt.datetime | None) -> str | None:
     return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts is not None else None
 
@@ -314,7 +326,7 @@ def build_report(
     # The event table is collected from a parallel scan whose row order varies between runs;
     # order-sensitive steps downstream (first() in a group, float sums) then vary too. Sorting it
     # once here makes every analysis, and so the report, identical for identical input.
-    ctx.cached("events", lambda: _sorted(person_events(data, ctx.options).collect()))
+    ctx.cached("events", lambda: _sorted_events(person_events(data, ctx.options).collect()))
     run = run_analyses(ctx, rule_options=cfg.thresholds)
 
     # names, sizes, privacy

@@ -351,6 +351,11 @@ def build_org(seed: int, people: int, months: int, start: dt.date) -> Org:
     # People: names, places, identities.
     name_pairs = [(f, la) for f in vocab.FIRST_NAMES for la in vocab.LAST_NAMES]
     if people > len(name_pairs):
+        # Very large organisations also get middle initials (only then, so every organisation
+        # that fits the plain names, the bundled sample included, is unchanged).
+        name_pairs += [(f"{f} {m}.", la) for m in "ABCDEFGHIJKLMNOPRSTVW"
+                       for f in vocab.FIRST_NAMES for la in vocab.LAST_NAMES]
+    if people > len(name_pairs):
         raise ValueError(f"people={people} exceeds the {len(name_pairs)} distinct sample names")
     chosen = rng.sample(name_pairs, people)
     used_ids: set[str] = set()
