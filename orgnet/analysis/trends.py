@@ -2,7 +2,8 @@
 
 Each period (month or quarter) gets its own :class:`AnalysisContext` (graphs rebuilt from that
 period's events, formal structure read at the period's end) and reports: activity, alignment of
-communities with units (NMI, ARI), the mean E-I index, the organisation's need-weighted
+communities with units (NMI, ARI; Louvain at the resolution chosen for the whole window, so
+periods are comparable), the mean E-I index, the organisation's need-weighted
 socio-technical congruence, and the number of silo and blind-spot findings the period alone would
 raise. Comparing runs (new, resolved, worse findings) is the report's ``--previous``.
 """
@@ -69,6 +70,10 @@ def trends(
         return pl.DataFrame(schema=TRENDS_SCHEMA)
     lo, hi = events["ts"].min(), events["ts"].max()
     assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
+    # Every period uses the Louvain resolution chosen for the whole window: comparable periods,
+    # and no resolution search per period.
+    whole = alignment_scores(ctx)
+    resolution = float(whole["resolution"][0]) if whole.height else None
     rows = []
     for start, end in periods(lo, hi, period):
         sub = ctx.period(start, end)
@@ -76,7 +81,7 @@ def trends(
         if ev.height == 0:
             continue
         active = pl.concat([ev["actor"], ev["target"].drop_nulls()]).n_unique()
-        align = alignment_scores(sub)
+        align = alignment_scores(sub, resolution=resolution)
         nmi = ari = float("nan")
         if align.height:
             nmi, ari = align["nmi"][0], align["ari"][0]
