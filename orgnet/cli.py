@@ -105,6 +105,11 @@ def _datetime(value: str | None, option: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _window(since: str | None, until: str | None) -> dict[str, dt.datetime | None]:
+    """The ``since``/``until`` importer options from the command-line strings."""
+    return {"since": _datetime(since, "--since"), "until": _datetime(until, "--until")}
+
+
 def _loader(module: str, function: str) -> Callable[..., ImportResult]:
     mod = importlib.import_module(module)
     fn: Callable[..., ImportResult] = getattr(mod, function)
@@ -301,8 +306,8 @@ def import_git_cmd(
 ) -> None:
     """Import commits, co-authors and review trailers from git."""
     fn = _loader("orgnet.importers.git", "import_git")
-    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
-               "mailmap": mailmap, "repo_name": repo_name, "review_pattern": review_pattern}
+    options = {**_window(since, until), "mailmap": mailmap, "repo_name": repo_name,
+               "review_pattern": review_pattern}
     run_import(workspace, "git", path, fn, options, strict=strict, force=force,
                pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
@@ -319,7 +324,7 @@ def _review_command(source: str, help_text: str) -> None:
         reidentify_map: MapOpt = None,
     ) -> None:
         fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
-        options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until")}
+        options = _window(since, until)
         run_import(workspace, source, path, fn, options, strict=strict, force=force,
                pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
@@ -344,53 +349,42 @@ def import_github_cmd(
 ) -> None:
     """Import GitHub pull requests and issues (Perceval items or REST JSON)."""
     fn = _loader("orgnet.importers.github", "import_github")
-    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
-               "repo": repo, "instance": instance}
+    options = {**_window(since, until), "repo": repo, "instance": instance}
     run_import(workspace, "github", path, fn, options, strict=strict, force=force,
                pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
 
-@import_app.command("gitlab")
-def import_gitlab_cmd(
-    path: Annotated[Path, typer.Argument(help="Perceval GitLab merge_request items.")],
-    workspace: WorkspaceOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    instance: Annotated[str | None, typer.Option(help="Self-managed GitLab host.")] = None,
-    strict: StrictOpt = False,
-    force: ForceOpt = False,
-    pseudonymize: PseudoOpt = False,
-    reidentify_map: MapOpt = None,
-) -> None:
-    """Import GitLab merge requests (Perceval items)."""
-    fn = _loader("orgnet.importers.gitlab", "import_gitlab")
-    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
-               "instance": instance}
-    run_import(workspace, "gitlab", path, fn, options, strict=strict, force=force,
-               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
+def _hosted_command(source: str, help_text: str, path_help: str, instance_help: str) -> None:
+    """A review-system import command with an ``--instance`` host option (GitLab, Gerrit)."""
+
+    def command(
+        path: Path,
+        workspace: WorkspaceOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
+        instance: str | None = None,
+        strict: StrictOpt = False,
+        force: ForceOpt = False,
+        pseudonymize: PseudoOpt = False,
+        reidentify_map: MapOpt = None,
+    ) -> None:
+        fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
+        options = {**_window(since, until), "instance": instance}
+        run_import(workspace, source, path, fn, options, strict=strict, force=force,
+                   pseudonymize=pseudonymize, reidentify_map=reidentify_map)
+
+    # Annotations are strings evaluated at module scope; the per-source help texts are locals.
+    command.__annotations__["path"] = Annotated[Path, typer.Argument(help=path_help)]
+    command.__annotations__["instance"] = Annotated[str | None, typer.Option(help=instance_help)]
+    command.__doc__ = help_text
+    import_app.command(source)(command)
 
 
-@import_app.command("gerrit")
-def import_gerrit_cmd(
-    path: Annotated[Path, typer.Argument(help="gerrit query JSON, REST ChangeInfo JSON or "
-                                         "Perceval items (file or directory).")],
-    workspace: WorkspaceOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    instance: Annotated[str | None, typer.Option(help="Gerrit host.")] = None,
-    strict: StrictOpt = False,
-    force: ForceOpt = False,
-    pseudonymize: PseudoOpt = False,
-    reidentify_map: MapOpt = None,
-) -> None:
-    """Import Gerrit changes (gerrit query JSON, REST, Perceval)."""
-    fn = _loader("orgnet.importers.gerrit", "import_gerrit")
-    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
-               "instance": instance}
-    run_import(workspace, "gerrit", path, fn, options, strict=strict, force=force,
-               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
-
-
+_hosted_command("gitlab", "Import GitLab merge requests (Perceval items).",
+                "Perceval GitLab merge_request items.", "Self-managed GitLab host.")
+_hosted_command("gerrit", "Import Gerrit changes (gerrit query JSON, REST, Perceval).",
+                "gerrit query JSON, REST ChangeInfo JSON or Perceval items (file or directory).",
+                "Gerrit host.")
 _review_command("slack", "Import a Slack workspace export (zip or directory).")
 _review_command("mattermost", "Import a Mattermost bulk export (JSONL, plain or zipped).")
 
@@ -410,8 +404,7 @@ def import_mbox_cmd(
 ) -> None:
     """Import a mailing-list archive: threads, replies and review tags."""
     fn = _loader("orgnet.importers.mbox", "import_mbox")
-    options = {"since": _datetime(since, "--since"), "until": _datetime(until, "--until"),
-               "list_name": list_name}
+    options = {**_window(since, until), "list_name": list_name}
     run_import(workspace, "mbox", path, fn, options, strict=strict, force=force,
                pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
