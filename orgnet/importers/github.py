@@ -45,9 +45,9 @@ from orgnet.importers.perceval import (
     describe_value,
     detect_backend,
     gc_paused,
+    iso_field,
     iter_json_records,
     iter_perceval_items,
-    parse_iso_utc,
     replay,
     window_bounds,
 )
@@ -128,19 +128,6 @@ def _int_field(obj: dict[str, Any], key: str, where: str) -> int:
         raise FieldError(f"{where}{key} is missing or not an integer", key,
                           f"{key}={describe_value(value)}")
     return value
-
-
-def _ts_field(obj: dict[str, Any], key: str, where: str, *, required: bool) -> dt.datetime | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise FieldError(f"{where}{key} is missing", key, f"{key}=None")
-        return None
-    try:
-        return parse_iso_utc(value)
-    except ValueError:
-        raise FieldError(f"{where}{key} is not an ISO 8601 timestamp", key,
-                   f"{key}={describe_value(value)}") from None
 
 
 def _opt_int(value: object) -> int | None:
@@ -266,10 +253,10 @@ def _plan_pull(ctx: _Context, plan: RecordPlan, pr: dict[str, Any], *, container
     art = f"github:{container}#{number}"
     plan.record = f"pull {container}#{number}"
     author, _author_bot = ctx.user(pr.get("user"), "user", profile)
-    opened = _ts_field(pr, "created_at", "", required=True)
+    opened = iso_field(pr, "created_at", "", required=True)
     assert opened is not None
-    closed = _ts_field(pr, "closed_at", "", required=False)
-    merged_at = _ts_field(pr, "merged_at", "", required=False)
+    closed = iso_field(pr, "closed_at", "", required=False)
+    merged_at = iso_field(pr, "merged_at", "", required=False)
     plan.anchor_ts = opened
     pr_ref = ("pull_request", str(number))
     plan.event("change_opened", author, opened, artifact_id=art, container=container,
@@ -299,7 +286,7 @@ def _plan_pull(ctx: _Context, plan: RecordPlan, pr: dict[str, Any], *, container
                 target, _ = ctx.user(ev.get("requested_reviewer"), "requested_reviewer")
                 who = ev.get("review_requester") or ev.get("actor")
                 actor = ctx.user(who, "review_requester")[0] if who is not None else author
-                ts = _ts_field(ev, "created_at", "timeline event ", required=True)
+                ts = iso_field(ev, "created_at", "timeline event ", required=True)
                 assert ts is not None
             except FieldError as bad:
                 plan.problem(f"timeline[{i}]: {bad.reason}; event ignored", field=bad.field,
@@ -343,7 +330,7 @@ def _plan_pull(ctx: _Context, plan: RecordPlan, pr: dict[str, Any], *, container
                 raise FieldError(f"unknown review state {shown!r}", "state", f"state={shown}")
             rid = _int_field(review, "id", "review ")
             actor, is_bot = ctx.user(review.get("user"), "user", review.get("user_data"))
-            ts = _ts_field(review, "submitted_at", "review ", required=True)
+            ts = iso_field(review, "submitted_at", "review ", required=True)
             assert ts is not None
         except FieldError as bad:
             plan.problem(f"reviews[{i}]: {bad.reason}; review ignored", field=bad.field,
@@ -364,7 +351,7 @@ def _plan_pull(ctx: _Context, plan: RecordPlan, pr: dict[str, Any], *, container
                 raise FieldError(f"is a {type(comment).__name__}, expected an object", "comments")
             cid = _int_field(comment, "id", "review comment ")
             actor, is_bot = ctx.user(comment.get("user"), "user", comment.get("user_data"))
-            ts = _ts_field(comment, "created_at", "review comment ", required=True)
+            ts = iso_field(comment, "created_at", "review comment ", required=True)
             assert ts is not None
         except FieldError as bad:
             plan.problem(f"review_comments[{i}]: {bad.reason}; comment ignored", field=bad.field,
@@ -447,7 +434,7 @@ def _plan_comments(ctx: _Context, plan: RecordPlan, comments: Iterable[Any], *,
                 raise FieldError(f"is a {type(comment).__name__}, expected an object", "comments")
             cid = _int_field(comment, "id", "comment ")
             actor, _ = ctx.user(comment.get("user"), "user", comment.get("user_data"))
-            ts = _ts_field(comment, "created_at", "comment ", required=True)
+            ts = iso_field(comment, "created_at", "comment ", required=True)
             assert ts is not None
         except FieldError as bad:
             plan.problem(f"comments[{i}]: {bad.reason}; comment ignored", field=bad.field,
@@ -468,9 +455,9 @@ def _plan_issue(ctx: _Context, plan: RecordPlan, issue: dict[str, Any], containe
     is_pull = issue.get("pull_request") is not None
     plan.record = f"{'pull' if is_pull else 'issue'} {container}#{number}"
     author, _ = ctx.user(issue.get("user"), "user", issue.get("user_data"))
-    opened = _ts_field(issue, "created_at", "", required=True)
+    opened = iso_field(issue, "created_at", "", required=True)
     assert opened is not None
-    closed = _ts_field(issue, "closed_at", "", required=False)
+    closed = iso_field(issue, "closed_at", "", required=False)
     plan.anchor_ts = opened
     if is_pull:
         ctx.pull_twins += 1

@@ -36,8 +36,8 @@ from orgnet.importers.perceval import (
     describe_value,
     detect_backend,
     gc_paused,
+    iso_field,
     iter_perceval_items,
-    parse_iso_utc,
     replay,
     window_bounds,
 )
@@ -53,19 +53,6 @@ _UNAPPROVED: Final = re.compile(r"^\s*unapproved this merge request\s*$", re.IGN
 _REQUESTED: Final = re.compile(r"^\s*requested review from (.+)$", re.IGNORECASE | re.DOTALL)
 _HANDLE: Final = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]*)")
 _TOKEN_BOT: Final = re.compile(r"^(?:project|group)_\d+_bot(?:_\w+)?$")
-
-
-def _ts(obj: dict[str, Any], key: str, where: str, *, required: bool) -> dt.datetime | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise FieldError(f"{where}{key} is missing", key, f"{key}=None")
-        return None
-    try:
-        return parse_iso_utc(value)
-    except ValueError:
-        raise FieldError(f"{where}{key} is not an ISO 8601 timestamp", key,
-                         f"{key}={describe_value(value)}") from None
 
 
 def _container(item: PercevalItem) -> str | None:
@@ -136,10 +123,10 @@ def _plan_mr(ctx: _Context, plan: RecordPlan, mr: dict[str, Any], container: str
     art = f"gitlab:{container}#{iid}"
     plan.record = f"merge_request {container}!{iid}"
     author, _ = ctx.user(mr.get("author"), "author")
-    opened = _ts(mr, "created_at", "", required=True)
+    opened = iso_field(mr, "created_at", "", required=True)
     assert opened is not None
-    merged_at = _ts(mr, "merged_at", "", required=False)
-    closed_at = _ts(mr, "closed_at", "", required=False)
+    merged_at = iso_field(mr, "merged_at", "", required=False)
+    closed_at = iso_field(mr, "closed_at", "", required=False)
     plan.anchor_ts = opened
     kw: dict[str, Any] = {"artifact_id": art, "container": container}
     plan.event("change_opened", author, opened, raw_ref=("merge_request", str(iid)), **kw)
@@ -163,7 +150,7 @@ def _plan_mr(ctx: _Context, plan: RecordPlan, mr: dict[str, Any], container: str
                 raise FieldError("id is missing or not an integer", "id",
                                  f"id={describe_value(nid)}")
             actor, is_bot = ctx.user(note.get("author"), "author")
-            ts = _ts(note, "created_at", "note ", required=True)
+            ts = iso_field(note, "created_at", "note ", required=True)
             assert ts is not None
         except FieldError as bad:
             plan.problem(f"notes_data[{i}]: {bad.reason}; note ignored", field=bad.field,
@@ -243,7 +230,7 @@ def _reaction(ctx: _Context, plan: RecordPlan, award: object, *, target: str, ro
         if isinstance(aid, bool) or not isinstance(aid, int) or not isinstance(name, str):
             raise FieldError("id or name missing or malformed", "id", f"id={describe_value(aid)}")
         actor, _ = ctx.user(award.get("user"), "user")
-        ts = _ts(award, "created_at", "award ", required=True)
+        ts = iso_field(award, "created_at", "award ", required=True)
         assert ts is not None
     except FieldError as bad:
         plan.problem(f"{where}: {bad.reason}; ignored", field=bad.field, raw=bad.raw,

@@ -53,6 +53,7 @@ __all__ = [
     "detect_backend",
     "envelope_excerpt",
     "gc_paused",
+    "iso_field",
     "iter_json_records",
     "iter_perceval_items",
     "parse_epoch_utc",
@@ -377,6 +378,27 @@ def describe_value(value: object) -> str:
 
 
 # -- time --------------------------------------------------------------------------------------
+
+
+def iso_field(obj: dict[str, Any], key: str, where: str, *, required: bool) -> dt.datetime | None:
+    """``obj[key]`` as a UTC ISO 8601 timestamp; ``None`` when absent and not ``required``.
+
+    Raises
+    ------
+    FieldError
+        When the field is missing (and required) or not an ISO 8601 timestamp; ``where`` prefixes
+        the message (e.g. ``"review "``).
+    """
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise FieldError(f"{where}{key} is missing", key, f"{key}=None")
+        return None
+    try:
+        return parse_iso_utc(value)
+    except ValueError:
+        raise FieldError(f"{where}{key} is not an ISO 8601 timestamp", key,
+                         f"{key}={describe_value(value)}") from None
 
 
 def parse_iso_utc(value: object) -> dt.datetime:
