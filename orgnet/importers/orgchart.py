@@ -694,9 +694,16 @@ def _read_units_file(path: Path, b: ImportBuilder, kind_default: str) -> dict[st
     if "unit" not in cols:
         raise InputError("units file needs a unit/team column", file=str(path))
     units: dict[str, dict[str, object]] = {}
+    for line, reason, raw in table.bad_rows:
+        b.begin(line=line, record=f"units file {path.name}", derived=True)
+        b.reject(f"units file: {reason}; ignored", raw=raw, outcome="flagged",
+                 source_file=str(path))
     for trow in table.rows:
         name = _get(trow, cols, "unit")
         if not name:
+            b.begin(line=trow.line, record=f"units file {path.name}", derived=True)
+            b.reject("units file row without a unit name: ignored", field=cols["unit"],
+                     outcome="flagged", source_file=str(path))
             continue
         kind = (_get(trow, cols, "kind") or kind_default).lower().replace("-", "_")
         parent = _get(trow, cols, "parent")
@@ -765,6 +772,9 @@ def _import_membership(
                     b.reject(str(exc), field=mapping[fld], raw=raw)
                     bad = True
         if bad:
+            continue
+        if snapshots and dates["snapshot_date"] is None:
+            b.reject("missing snapshot_date", field=mapping["snapshot_date"])
             continue
         start = dates["snapshot_date"] if snapshots else dates["valid_from"] or as_of
         entries.append((rec, trow.line, handle, unit, role, start, dates["valid_to"]))

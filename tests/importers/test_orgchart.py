@@ -355,3 +355,25 @@ def test_rust_team_monthly_snapshots_give_join_dates(realdata: Path, workspace: 
     assert first["Muscraft"] == D(2023, 3, 1) and first["arlosi"] == D(2023, 3, 1)
     alex = m.filter(pl.col("username") == "alexcrichton")
     assert alex.select("valid_from", "valid_to").rows() == [(D(2021, 11, 1), D(2022, 4, 1))]
+
+
+def test_snapshot_rows_without_a_date_are_rejected(tmp_path: Path, workspace: Workspace) -> None:
+    p = tmp_path / "monthly.csv"
+    p.write_text("snapshot_date,team,github,role\n2024-01-01,core,ana,member\n"
+                 ",core,bo,member\n2024-02-01,core,ana,member\n")
+    r = import_orgchart(p)
+    assert [(x["line"], x["reason"]) for x in r.rejects.iter_rows(named=True)] == [
+        (3, "missing snapshot_date")]
+    s = ingest(workspace, r)
+    assert (s.counts.read, s.counts.rejected) == (3, 1) and s.counts.adds_up()
+    spans = workspace.read("memberships").select("valid_from", "valid_to").rows()
+    assert spans == [(D(2024, 1, 1), None)]
+
+
+def test_units_file_rows_without_a_name_are_flagged(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("person,unit,role\nana,core,member\n")
+    (tmp_path / "u.csv").write_text("team,kind,subteam_of\ncore,team,\n,team,core\n")
+    r = import_orgchart(tmp_path / "m.csv", units=tmp_path / "u.csv")
+    assert [(Path(x["source_file"]).name, x["line"], x["outcome"]) for x in
+            r.rejects.iter_rows(named=True)] == [("u.csv", 3, "flagged")]
+    assert r.counts.read == 1
