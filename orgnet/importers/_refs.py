@@ -224,7 +224,7 @@ def extract_references(text: str | None) -> list[Reference]:
     >>> [r.value for r in extract_references("see acme/widgets#412 and src/app/main.py:12")]
     ['github:acme/widgets#412', 'path:src/app/main.py']
     """
-    if not text:
+    if not text or "/" not in text:  # every reference form has a "/" (URL, owner/repo, path)
         return []
     text = _clip(text)
     found: list[Reference] = []

@@ -31,7 +31,6 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -350,19 +349,25 @@ def _import_day(
             f"day file is not a JSON array (got {type(data).__name__})", record=member
         )
         return
-    indexed = list(enumerate(data, start=1))
-    # Day files are normally in ts order; sort anyway so thread roots come before replies.
-    indexed.sort(key=lambda x: _sort_key(x[1]))
-    for line, msg in indexed:
-        _import_message(b, state, conv=conv, member=member, line=line, msg=msg, window=window)
+    # Day files are normally in ts order; sort anyway (stable) so thread roots come before
+    # replies. Each ts is parsed once; the sort is skipped when the file is already in order.
+    indexed = []
+    for line, msg in enumerate(data, start=1):
+        parsed = _ts(msg.get("ts")) if isinstance(msg, dict) else None
+        indexed.append((_sort_key(parsed), line, msg, parsed))
+    if any(indexed[i][0] > indexed[i + 1][0] for i in range(len(indexed) - 1)):
+        indexed.sort(key=lambda x: x[0])
+    for _key, line, msg, parsed in indexed:
+        _import_message(b, state, conv=conv, member=member, line=line, msg=msg, window=window,
+                        parsed=parsed)
 
 
-def _sort_key(msg: object) -> Decimal:
-    if isinstance(msg, dict):
-        parsed = _ts(msg.get("ts"))
-        if parsed:
-            return Decimal(parsed[0])
-    return Decimal(-1)
+def _sort_key(parsed: tuple[str, dt.datetime] | None) -> tuple[int, int]:
+    """Exact numeric order of ``ts`` strings (seconds, then the fraction's digits padded to 9)."""
+    if parsed is None:
+        return (-1, 0)
+    whole, _, frac = parsed[0].partition(".")
+    return (int(whole), int((frac + "000000000")[:9]))
 
 
 def _actor(b: ImportBuilder, state: _State, msg: dict[str, Any], bot_hint: bool) -> str | None:
@@ -407,11 +412,11 @@ def _import_message(
     line: int,
     msg: object,
     window: Window,
+    parsed: tuple[str, dt.datetime] | None,
 ) -> None:
     if not isinstance(msg, dict):
         b.reject_unreadable("message is not a JSON object", line=line, record=f"{member}[{line}]")
         return
-    parsed = _ts(msg.get("ts"))
     record = f"{conv.container} {parsed[0]}" if parsed else f"{member}[{line}]"
     b.begin(line=line, record=record)
     if parsed is None:
@@ -461,9 +466,10 @@ def _import_message(
                 target_role="thread_root_author" if target else None, container=container,
                 raw_ref=raw_ref)
     else:
-        peers = [m for m in conv.members if conv.kind in ("dm", "mpim")]
-        targets = [_identity_for(b, state, m) for m in peers]
-        targets = [t for t in dict.fromkeys(targets) if t != actor]
+        targets: list[str] = []
+        if conv.kind in ("dm", "mpim"):  # channel members are not addressees of every message
+            targets = [t for t in dict.fromkeys(_identity_for(b, state, m) for m in conv.members)
+                       if t != actor]
         if targets:
             for target in targets:
                 b.event("chat_message", actor, ts=when, target_id=target,
