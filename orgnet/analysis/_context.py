@@ -44,8 +44,15 @@ def sort_by_event_id(df: pl.DataFrame) -> pl.DataFrame:
     ).row(0)
     if not (check[0] and check[1] and check[2] == 0):
         return df.sort("event_id", maintain_order=True)
-    return df.sort([ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64),
-                    ids.str.slice(16).str.to_integer(base=16, dtype=pl.UInt64)],
+    # One contiguous chunk per column makes the gather behind the sort about twice as fast.
+    df = df.rechunk()
+    high = ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64)
+    keyed = df.with_columns(high.alias("__high")).sort("__high", maintain_order=True)
+    # Ids that share their first 16 digits (rare) also need the last 4 in the order.
+    sorted_high = keyed["__high"]
+    if (sorted_high.slice(1) != sorted_high.slice(0, keyed.height - 1)).all():
+        return keyed.drop("__high")
+    return df.sort([high, ids.str.slice(16).str.to_integer(base=16, dtype=pl.UInt64)],
                    maintain_order=True)
 
 
@@ -103,9 +110,16 @@ class AnalysisContext:
 
     def graph(self, view: View) -> Graph:
         """A graph view (built once per context, from the context's collected events)."""
-        return self._cached(("graph", view), lambda: build_view(
-            self.data, view, self.options,
-            events=None if view == "coedit" else self.events().lazy()))
+        def make() -> Graph:
+            if view == "coedit":
+                return build_view(self.data, view, self.options)
+            coedit = None
+            if view == "collaboration" and float(self.options.view_weights.get("coedit", 1.0)):
+                coedit = self.graph("coedit").edges
+            return build_view(self.data, view, self.options, events=self.events().lazy(),
+                              coedit=coedit)
+
+        return self._cached(("graph", view), make)
 
     def period(self, since: dt.date, until: dt.date, *, at: dt.date | None = None) -> AnalysisContext:
         """A context for ``[since, until)`` over the same data and options (trends, monthly views).
@@ -124,7 +138,8 @@ class AnalysisContext:
                   and (self.window.until is None or (window.until is not None
                                                      and window.until <= self.window.until)))
         if parent is not None and covers and not self.options.half_life_days:
-            sub._cache["events"] = sort_by_event_id(parent.filter(window.expr("ts")))
+            # The parent's events are sorted by event id and a filter keeps that order.
+            sub._cache["events"] = parent.filter(window.expr("ts"))
         return sub
 
     def events(self) -> pl.DataFrame:

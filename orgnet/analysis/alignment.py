@@ -654,30 +654,31 @@ def org_change_lag(
     moves = _formal_moves(ctx)
     if moves.height:
         monthly = _informal_home_by_month(ctx, min_share)
-        rows = []
-        for r in moves.iter_rows(named=True):
-            seen = monthly.filter(
-                (pl.col("person_id") == r["person_id"]) & (pl.col("month") < r["formal_since"])
-            ).sort("month", descending=True)
-            streak = []
-            for m in seen.iter_rows(named=True):
-                if m["informal_unit"] != r["to_unit"]:
-                    break
-                streak.append(m)
-            if len(streak) < min_windows:
-                continue
-            since = streak[-1]["month"]
-            lag = (r["formal_since"] - since).days
-            if lag < min_lag_days:
-                continue
-            rows.append({
-                "person_id": r["person_id"], "from_unit": r["from_unit"], "to_unit": r["to_unit"],
-                "informal_since": since, "formal_since": r["formal_since"], "lag_days": lag,
-                "windows_observed": len(streak),
-                "mean_share": float(np.mean([m["share"] for m in streak])),
-            })
-        if rows:
-            result = pl.DataFrame(rows, schema=ORG_CHANGE_LAG_SCHEMA).sort(
+        # Per move, the months before the formal move, latest first; the streak is the leading
+        # run of months whose informal home is already the new unit.
+        seen = (
+            moves.with_row_index("move")
+            .join(monthly, on="person_id", how="inner")
+            .filter(pl.col("month") < pl.col("formal_since"))
+            .sort(["move", "month"], descending=[False, True])
+            .with_columns((pl.col("informal_unit") == pl.col("to_unit")).cum_min().over("move")
+                          .alias("in_streak"))
+            .filter(pl.col("in_streak"))
+        )
+        streaks = (
+            seen.group_by("move", maintain_order=True).agg(
+                pl.col("person_id", "from_unit", "to_unit", "formal_since").first(),
+                pl.col("month").min().alias("informal_since"),
+                pl.len().cast(pl.Int64).alias("windows_observed"),
+                pl.col("share").mean().alias("mean_share"),
+            )
+            .with_columns((pl.col("formal_since") - pl.col("informal_since")).dt.total_days()
+                          .cast(pl.Int64).alias("lag_days"))
+            .filter((pl.col("windows_observed") >= min_windows)
+                    & (pl.col("lag_days") >= min_lag_days))
+        )
+        if streaks.height:
+            result = streaks.select(list(ORG_CHANGE_LAG_SCHEMA)).cast(ORG_CHANGE_LAG_SCHEMA).sort(
                 ["lag_days", "person_id"], descending=[True, False])
     ctx._cache[key] = result
     return result

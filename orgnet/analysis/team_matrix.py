@@ -181,22 +181,19 @@ def ei_index(
     ties = _social_ties(ctx)
     if ties.height == 0:
         return pl.DataFrame(schema=EI_SCHEMA)
+    placed = _with_units(ties, home)
+    same = pl.col("ua") == pl.col("ub")
+    n_in = int(placed.select(same.sum()).item() or 0)
+    n_out = placed.height - n_in
     internal = dict.fromkeys(sizes, 0)
     external = dict.fromkeys(sizes, 0)
-    n_in = n_out = 0
-    for a, b in ties.iter_rows():
-        ua, ub = home.get(a), home.get(b)
-        if ua is None or ub is None:
-            continue
-        if ua == ub:
-            n_in += 1
-            if ua in internal:
-                internal[ua] += 1
-        else:
-            n_out += 1
-            for u in (ua, ub):
-                if u in external:
-                    external[u] += 1
+    for u, n in placed.filter(same).group_by("ua").len().iter_rows():
+        if u in internal:
+            internal[u] = int(n)
+    cross = placed.filter(~same)
+    for u, n in pl.concat([cross["ua"], cross["ub"]]).value_counts().iter_rows():
+        if u in external:
+            external[u] = int(n)
     n_total = sum(ctx.unit_sizes().values())
     possible_in = sum(n * (n - 1) / 2 for n in ctx.unit_sizes().values())
     possible_out = (n_total * (n_total - 1) / 2) - possible_in
@@ -237,20 +234,32 @@ def ei_index(
     return pl.DataFrame(rows, schema=EI_SCHEMA).sort("unit_id")
 
 
+def _with_units(edges: pl.DataFrame, home: dict[str, str]) -> pl.DataFrame:
+    """``edges`` with both ends' home units as ``ua`` and ``ub`` (edges of unplaced people dropped)."""
+    units = pl.DataFrame({"person": list(home), "unit": list(home.values())},
+                         schema={"person": pl.String, "unit": pl.String})
+    return (
+        edges.join(units.rename({"person": "src", "unit": "ua"}), on="src", how="inner")
+        .join(units.rename({"person": "dst", "unit": "ub"}), on="dst", how="inner")
+    )
+
+
 def _coedit_outside(ctx: AnalysisContext, home: dict[str, str]) -> dict[str, tuple[float, float]]:
-    edges = ctx.graph("coedit").edges
-    total: dict[str, float] = {}
-    outside: dict[str, float] = {}
-    for a, b, w in edges.iter_rows():
-        ua, ub = home.get(a), home.get(b)
-        if ua is None or ub is None:
-            continue
-        for u in {ua, ub}:
-            total[u] = total.get(u, 0.0) + w
-        if ua != ub:
-            outside[ua] = outside.get(ua, 0.0) + w
-            outside[ub] = outside.get(ub, 0.0) + w
-    return {u: (outside.get(u, 0.0) / t if t else 0.0, outside.get(u, 0.0)) for u, t in total.items()}
+    """Per unit: share and weight of its members' co-edit ties that reach another unit."""
+    placed = _with_units(ctx.graph("coedit").edges, home)
+    if placed.height == 0:
+        return {}
+    same = pl.col("ua") == pl.col("ub")
+    # A tie inside a unit counts once for it; a tie across units counts for both.
+    ends = pl.concat([
+        placed.select(pl.col("ua").alias("unit"), "weight", (~same).alias("out")),
+        placed.filter(~same).select(pl.col("ub").alias("unit"), "weight", pl.lit(True).alias("out")),
+    ])
+    sums = ends.group_by("unit").agg(
+        pl.col("weight").sum().alias("total"),
+        pl.col("weight").filter(pl.col("out")).sum().alias("outside"),
+    )
+    return {u: (o / t if t else 0.0, o) for u, t, o in sums.iter_rows()}
 
 
 def find_silo(

@@ -281,16 +281,18 @@ def coedit_matrix(
     t = t.with_columns(
         pl.when(pl.col("n_files") > cap).then(cap / pl.col("n_files")).otherwise(1.0).alias("w")
     )
-    ta = t.group_by("person", "path").agg(pl.col("w").sum()).collect().sort("person", "path")
+    ta = t.group_by("person", "path").agg(pl.col("w").sum()).collect()
+    if ta.height == 0:
+        return sp.csr_matrix((0, 0)), [], []
+    # Row and column numbers are the dense ranks of the sorted distinct names.
+    idx = ta.select(
+        (pl.col("person").rank("dense") - 1).cast(pl.Int64).alias("row"),
+        (pl.col("path").rank("dense") - 1).cast(pl.Int64).alias("col"),
+    )
     people = ta["person"].unique().sort().to_list()
     paths = ta["path"].unique().sort().to_list()
-    if not people:
-        return sp.csr_matrix((0, 0)), [], []
-    pi = {p: i for i, p in enumerate(people)}
-    fi = {f: i for i, f in enumerate(paths)}
-    rows = np.fromiter((pi[p] for p in ta["person"]), dtype=np.int64, count=ta.height)
-    cols = np.fromiter((fi[f] for f in ta["path"]), dtype=np.int64, count=ta.height)
-    mat = sp.csr_matrix((ta["w"].to_numpy(), (rows, cols)), shape=(len(people), len(paths)))
+    mat = sp.csr_matrix((ta["w"].to_numpy(), (idx["row"].to_numpy(), idx["col"].to_numpy())),
+                        shape=(len(people), len(paths)))
     return mat, people, paths
 
 
@@ -322,12 +324,13 @@ def _nodes(data: Dataset, edges: pl.DataFrame, options: GraphOptions) -> tuple[s
     people = data.people
     if options.exclude_bots:
         people = people.filter(~pl.col("is_bot"))
-    ids = set(people["person_id"].to_list()) | set(edges["src"].to_list()) | set(edges["dst"].to_list())
-    return tuple(sorted(ids))
+    ids = pl.concat([people["person_id"], edges["src"], edges["dst"]]).unique().sort()
+    return tuple(ids.to_list())  # UTF-8 byte order = code point order = Python's str order
 
 
 def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *,
-               events: pl.LazyFrame | None = None) -> Graph:
+               events: pl.LazyFrame | None = None,
+               coedit: pl.DataFrame | None = None) -> Graph:
     """Build one graph view over people.
 
     Parameters
@@ -341,6 +344,9 @@ def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *
     events
         ``person_events(data, options)`` when already collected (an analysis context passes
         its cached events, so the event table is not scanned again for every view).
+    coedit
+        The ``coedit`` view's edges for the same options, when already built (reused by the
+        ``collaboration`` view).
 
     Returns
     -------
@@ -365,7 +371,7 @@ def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *
             ("review", lambda: _aggregate(review_edges(events), directed=False)),
             ("communication", lambda: _aggregate(
                 communication_edges(events, opts.max_thread_size), directed=False)),
-            ("coedit", lambda: coedit_edges(data, opts)),
+            ("coedit", lambda: coedit if coedit is not None else coedit_edges(data, opts)),
         ):
             weight = float(opts.view_weights.get(name, 1.0))
             if weight == 0:
