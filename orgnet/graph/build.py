@@ -127,14 +127,15 @@ class Graph:
 
     def to_sparse(self) -> tuple[sp.csr_matrix, list[str]]:
         """CSR adjacency (symmetric when undirected) and the node names labelling its rows."""
-        index = {n: i for i, n in enumerate(self.nodes)}
         n = len(self.nodes)
         if self.edges.height == 0:
             return sp.csr_matrix((n, n), dtype=np.float64), list(self.nodes)
-        src = np.fromiter((index[s] for s in self.edges["src"]), dtype=np.int64,
-                          count=self.edges.height)
-        dst = np.fromiter((index[d] for d in self.edges["dst"]), dtype=np.int64,
-                          count=self.edges.height)
+        names = pl.Series(self.nodes, dtype=pl.String)
+        positions = pl.Series(np.arange(n, dtype=np.int64))
+        ends = self.edges.select(
+            pl.col(c).replace_strict(names, positions, return_dtype=pl.Int64).alias(c)
+            for c in ("src", "dst"))
+        src, dst = ends["src"].to_numpy(), ends["dst"].to_numpy()
         w = self.edges["weight"].to_numpy().astype(np.float64)
         if not self.directed:
             src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
