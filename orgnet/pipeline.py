@@ -30,8 +30,13 @@ SAMPLE_FILES: Final[tuple[tuple[str, str, str, dict[str, Any]], ...]] = (
 )
 
 
-#: Files at least this large run in worker processes when ``workers > 1``.
-_POOL_BYTES: Final = 1 << 20
+#: Files at least this large run in worker processes when ``workers > 1``; smaller ones run in
+#: the main process when their turn comes (the org chart is ingested first without waiting).
+_POOL_BYTES: Final = 16 << 20
+#: Importers that can read one input in shards (``shard=(i, n)``) and files large enough to
+#: split: their shards run in parallel and are merged in order (same result as one import).
+_SHARDABLE: Final = frozenset({"orgnet.importers.slack:import_slack"})
+_SHARD_BYTES: Final = 64 << 20
 
 
 def _function(target: str) -> Callable[..., Any]:
@@ -44,30 +49,53 @@ def _run_importer(target: str, path: Path, options: dict[str, Any]) -> Any:
     return _function(target)(path, **options)
 
 
+def _n_shards(target: str, path: Path, workers: int) -> int:
+    if workers <= 1 or target not in _SHARDABLE or path.stat().st_size < _SHARD_BYTES:
+        return 1
+    return workers + 1  # one more than workers: the shards then fill gaps left by other files
+
+
 def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) -> Iterator[Any]:
     """Import results in job order.
 
-    With ``workers > 1`` files of at least ``_POOL_BYTES`` run in worker processes (largest
-    first) while the small ones run here when their turn comes. A worker failure of any kind
-    (an importer error, a result that cannot be pickled) re-runs that file here, so errors and
-    results are exactly those of a serial run.
+    With ``workers > 1`` files of at least ``_POOL_BYTES`` run in worker processes (in file
+    order; a large Slack export in shards) while the small ones run here when their turn
+    comes, and each result is ingested as soon as it and those before it are in. A worker
+    failure of any kind (an importer error, a result that cannot be pickled) re-runs that file
+    here, so errors and results are exactly those of a serial run.
     """
     big = [i for i, job in enumerate(jobs) if job[1].stat().st_size >= _POOL_BYTES]
     if workers <= 1 or not big:
         for _name, path, target, opts in jobs:
             yield _run_importer(target, path, opts)
         return
+    from orgnet.importers._base import merge_results
+
+    tasks: list[tuple[float, int, int, dict[str, Any]]] = []  # (size, job, shard, options)
+    for i in big:
+        _name, path, target, opts = jobs[i]
+        n = _n_shards(target, path, workers)
+        size = path.stat().st_size
+        if n == 1:
+            tasks.append((size, i, 0, opts))
+        else:
+            tasks.extend((size / n, i, k, {**opts, "shard": (k, n)}) for k in range(n))
+    # In ingest order: a file that finishes early is ingested here while the pool works on.
+    tasks.sort(key=lambda t: (t[1], t[2]))
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(big)), mp_context=ctx) as pool:
-        big.sort(key=lambda i: -jobs[i][1].stat().st_size)
-        futures = {i: pool.submit(_run_importer, jobs[i][2], jobs[i][1], jobs[i][3]) for i in big}
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        futures: dict[int, list[tuple[int, Any]]] = {}
+        for _size, i, k, opts in tasks:
+            futures.setdefault(i, []).append(
+                (k, pool.submit(_run_importer, jobs[i][2], jobs[i][1], opts)))
         for i, (_name, path, target, opts) in enumerate(jobs):
-            future = futures.pop(i, None)
+            pieces = futures.pop(i, None)
             result = None
-            if future is not None:
+            if pieces is not None:
                 try:
-                    result = future.result()
+                    parts = [f.result() for _k, f in sorted(pieces, key=lambda p: p[0])]
+                    result = merge_results(parts)
                 except Exception:  # re-run here: the outcome is then the serial one
                     result = None
             yield result if result is not None else _run_importer(target, path, opts)
@@ -102,8 +130,8 @@ def import_sample(
     on_import
         Called after each file is ingested.
     workers
-        Processes that run the (pure) importers of different files at once (the largest file
-        starts first). Results are ingested one by one in file order either way, so the
+        Processes that run the (pure) importers of different files at once (a large Slack
+        export in shards). Results are ingested one by one in file order either way, so the
         workspace is identical. Worker processes are started with ``spawn``: a script that
         passes ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
 

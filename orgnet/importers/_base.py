@@ -32,7 +32,7 @@ import contextlib
 import contextvars
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha1
 from pathlib import Path
@@ -50,6 +50,7 @@ __all__ = [
     "ImportResult",
     "MergeStrategy",
     "identity_id_for",
+    "merge_results",
     "progress_hook",
 ]
 
@@ -447,6 +448,75 @@ class ImportBuilder:
             notes=list(self.notes),
             options=dict(options or {}),
         )
+
+
+def merge_results(parts: Sequence[ImportResult]) -> ImportResult:
+    """One result from the results of consecutive shards of one input.
+
+    Shards are parts of one input read separately (the Slack importer's ``shard`` option splits
+    the day-file folders into ranges); in shard order they give the result of reading the whole
+    input at once: records are renumbered in sequence, counts and skip reasons add up, and an
+    identity observed by several shards keeps the latest non-null value of each attribute
+    (bot when any shard saw a bot), as one builder would have.
+
+    Parameters
+    ----------
+    parts
+        Results of the shards, in order; the first one's source, options and merge strategies
+        are kept.
+
+    Returns
+    -------
+    ImportResult
+    """
+    if not parts:
+        raise ValueError("merge_results needs at least one result")
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    frames: dict[str, list[pl.DataFrame]] = {}
+    status: list[str] = []
+    reasons: Counter[str] = Counter()
+    for part in parts:
+        offset = len(status)
+        for name, table in part.tables.items():
+            renumbered = (table.with_columns(pl.col(_REC) + offset)
+                          if offset and _REC in table.columns else table)
+            frames.setdefault(name, []).append(renumbered)
+        status.extend(part.record_status)
+        reasons.update(part.counts.skipped_reasons)
+    tables = {name: pl.concat(fs, how="vertical_relaxed") for name, fs in frames.items()}
+    idents = tables.get("identities")
+    if idents is not None and idents.height:
+        observed = idents.filter(pl.col(_REC).is_null())
+        attrs = ("username", "email", "name")
+        merged = observed.group_by("identity_id", maintain_order=True).agg(
+            *(pl.col(c).first() for c in observed.columns
+              if c not in (*attrs, "is_bot", "identity_id")),
+            *(pl.col(a).drop_nulls().last() for a in attrs),
+            pl.col("is_bot").any(),
+        ).select(observed.columns).cast(observed.schema)
+        tables["identities"] = pl.concat([merged, idents.filter(pl.col(_REC).is_not_null())])
+    counts = ImportCounts(
+        read=sum(p.counts.read for p in parts),
+        rejected=sum(p.counts.rejected for p in parts),
+        skipped=sum(p.counts.skipped for p in parts),
+        repaired=sum(p.counts.repaired for p in parts),
+        flagged=sum(p.counts.flagged for p in parts),
+        events=sum(p.counts.events for p in parts),
+        skipped_reasons=dict(reasons),
+    )
+    return ImportResult(
+        source_kind=first.source_kind,
+        source_file=first.source_file,
+        tables=tables,
+        rejects=pl.concat([p.rejects for p in parts], how="vertical_relaxed"),
+        counts=counts,
+        record_status=status,
+        merge=dict(first.merge),
+        notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
+        options=dict(first.options),
+    )
 
 
 _US = "\x1f"

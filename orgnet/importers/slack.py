@@ -158,6 +158,7 @@ def import_slack(
     *,
     since: dt.datetime | dt.date | None = None,
     until: dt.datetime | dt.date | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> ImportResult:
     """Import a Slack workspace export.
 
@@ -167,6 +168,12 @@ def import_slack(
         The export ``.zip`` as downloaded from Slack, or the directory it unpacks to.
     since, until
         Keep messages with ``since <= ts < until`` (UTC when naive); others are skipped.
+    shard
+        ``(i, n)``: read only the ``i``-th of ``n`` consecutive ranges of conversation folders
+        (ranges of about equal size); shard 0 also reads the metadata files' records. The
+        results of shards ``0..n-1`` combined with
+        :func:`~orgnet.importers._base.merge_results` equal the result of one import, so
+        shards can run in separate processes.
 
     Returns
     -------
@@ -182,7 +189,12 @@ def import_slack(
     """
     p = Path(path)
     window = Window(since, until)
+    index, n_shards = shard or (0, 1)
+    if not 0 <= index < n_shards:
+        raise ValueError(f"shard {index} of {n_shards} does not exist")
     b = ImportBuilder(SOURCE, p)
+    # Shards after the first read the metadata for lookups only; its records are shard 0's.
+    meta = b if index == 0 else ImportBuilder(SOURCE, p)
     state = _State()
     with SafeArchive(p) as archive:
 
@@ -190,6 +202,8 @@ def import_slack(
             return member_label(p, member, archive.is_dir)
 
         for problem in archive.problems:
+            if index:
+                break
             with member_file(b, label(problem.name)):
                 b.reject_unreadable(problem.reason, record=problem.name, field="member")
         users_name = "users.json" if "users.json" in archive else "org_users.json"
@@ -199,8 +213,8 @@ def import_slack(
                 "(export from Slack: Workspace settings > Import/Export Data > Export)",
                 file=str(p),
             )
-        _load_users(archive, b, state, users_name, label)
-        folders = _load_conversations(archive, b, label)
+        _load_users(archive, meta, state, users_name, label)
+        folders = _load_conversations(archive, meta, label)
         days: dict[str, list[str]] = {}
         ignored = 0
         for name in archive.members():
@@ -209,9 +223,9 @@ def import_slack(
                 days.setdefault(m.group(1), []).append(name)
             elif "/" in name:
                 ignored += 1
-        if ignored:
+        if ignored and index == 0:
             b.notes.append(f"{ignored} archive member(s) outside the export layout ignored")
-        for folder in sorted(days):
+        for folder in _shard_folders(archive, days, index, n_shards):
             conv = folders.get(folder) or _Conversation(folder, folder, "unknown")
             if folder not in folders:
                 b.notes.append(f"folder {folder!r} has no entry in the metadata files")
@@ -222,6 +236,24 @@ def import_slack(
         shown = ", ".join(f"{k} x{v}" for k, v in sorted(state.unknown_subtypes.items())[:20])
         b.notes.append(f"unknown message subtypes skipped: {shown}")
     return b.finish(options=window.options())
+
+
+def _shard_folders(
+    archive: SafeArchive, days: dict[str, list[str]], index: int, n_shards: int
+) -> list[str]:
+    """The ``index``-th of ``n_shards`` consecutive ranges of sorted folders, by claimed size."""
+    folders = sorted(days)
+    if n_shards == 1:
+        return folders
+    sizes = [sum(archive.size(m) for m in days[f]) + 1 for f in folders]
+    total = sum(sizes)
+    out, acc = [], 0
+    for folder, size in zip(folders, sizes, strict=True):
+        # A folder goes to the shard its midpoint falls in: every folder in exactly one shard.
+        if int((acc + size / 2) * n_shards // total) == index:
+            out.append(folder)
+        acc += size
+    return out
 
 
 def _read_json(archive: SafeArchive, name: str) -> Any:

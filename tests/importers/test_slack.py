@@ -338,3 +338,29 @@ def test_arbitrary_messages_never_crash(tmp_path_factory: pytest.TempPathFactory
     (d / "general" / "2024-01-01.json").write_text(json.dumps(messages))
     r = import_slack(d)
     assert r.counts.read == len(messages)
+
+
+# -- shards ---------------------------------------------------------------------------------------
+def _same_result(a: ImportResult, b: ImportResult) -> None:
+    assert a.record_status == b.record_status
+    assert a.counts == b.counts
+    assert a.rejects.equals(b.rejects)
+    assert sorted(a.tables) == sorted(b.tables)
+    for name in a.tables:
+        assert a.tables[name].equals(b.tables[name]), name
+
+
+@pytest.mark.parametrize("n_shards", [2, 3, 7])
+def test_shards_merge_to_the_serial_result(export_dir: Path, tmp_path: Path, n_shards: int) -> None:
+    from orgnet.importers._base import merge_results
+
+    d = _copy(export_dir, tmp_path)
+    # A broken day file and an unknown user make shards carry rejects and placeholders too.
+    (d / "general" / "2024-05-09.json").write_bytes(b'[{"ts": "1714650000.1", "user": "U01ANA"')
+    serial = import_slack(d)
+    parts = [import_slack(d, shard=(i, n_shards)) for i in range(n_shards)]
+    assert sum(p.counts.read for p in parts) == serial.counts.read
+    assert sum(1 for p in parts if p.counts.read) >= 2  # the folders really are split
+    _same_result(merge_results(parts), serial)
+    with pytest.raises(ValueError, match="shard"):
+        import_slack(d, shard=(n_shards, n_shards))
