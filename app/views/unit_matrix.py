@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import polars as pl
 import streamlit as st
 
 from app import _figures
 from app import _shared as shared
-from orgnet.viz.charts import ei_expectation_bars, unit_matrix_heatmap
+from orgnet.viz.charts import ei_expectation_bars, most_connected_units, unit_matrix_heatmap
 
 MAX_UNITS = 40
 MAX_BARS = 30
@@ -32,19 +31,13 @@ within = c2.checkbox("Show ties within a unit (the diagonal)", value=False,
                      "them lets the colour scale show the differences between units.")
 # Large organisations: a readable heatmap holds a few dozen units; show the units with the most
 # collaboration across unit lines, grouped by parent unit so departments form blocks.
-cross = matrix.filter(pl.col("src_unit") != pl.col("dst_unit"))
 n_units = len(set(matrix["src_unit"].to_list()) | set(matrix["dst_unit"].to_list()))
 order = None
 if n_units > MAX_UNITS:
     shown_n = st.slider("Units shown", 10, min(n_units, 80), MAX_UNITS, step=5,
                         help="The units with the most collaboration with other units.")
-    totals = (pl.concat([cross.select(pl.col("src_unit").alias("u"), "weight"),
-                         cross.select(pl.col("dst_unit").alias("u"), "weight")])
-              .group_by("u").agg(pl.col("weight").sum()).sort(["weight", "u"],
-                                                               descending=[True, False]))
-    top = totals.head(shown_n)["u"].to_list()
     parent = dict(a.ctx.data.units.select("unit_id", "parent_id").iter_rows())
-    order = sorted(top, key=lambda u: (a.unit(parent.get(u)).casefold(), a.unit(u).casefold(), u))
+    order = most_connected_units(matrix, shown_n, parents=parent, unit_names=a.unit_names)
     st.caption(f"Showing {len(order)} of {n_units:,} units (the most connected across units), "
                "grouped by parent unit.")
 shared.chart(unit_matrix_heatmap(matrix, value=value, unit_names=a.unit_names, order=order,

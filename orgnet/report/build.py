@@ -429,7 +429,9 @@ def build_report(
         elif key == "alignment":
             sections.append(_alignment(run.frames, frames, figures, unit, small, min_size))
         elif key == "unit_matrix":
-            sections.append(_unit_matrix(frames, figures, unit, unit_names, small, min_size))
+            parents = dict(data.units.select("unit_id", "parent_id").iter_rows())
+            sections.append(_unit_matrix(frames, figures, unit, unit_names, small, min_size,
+                                         parents))
         elif key == "blind_spots":
             sections.append(_blind_spots(frames, unit))
         elif key == "gatekeeping":
@@ -493,11 +495,23 @@ def _alignment(raw: Mapping[str, pl.DataFrame], frames: Mapping[str, pl.DataFram
         _suppressed(small, min_size))
 
 
+#: Units shown in the report's unit heatmap (the most connected across unit lines).
+HEATMAP_UNITS: Final = 40
+
+
 def _unit_matrix(frames: Mapping[str, pl.DataFrame], figures: dict[str, go.Figure], unit: Namer,
-                 unit_names: Mapping[str, str], small: set[str], min_size: int) -> Section:
+                 unit_names: Mapping[str, str], small: set[str], min_size: int,
+                 parents: Mapping[str, str | None]) -> Section:
+    matrix = frames["unit_matrix"]
+    title = "Collaboration between units (weight per pair of people; within-unit left out)"
+    order = None
+    n_units = pl.concat([matrix["src_unit"], matrix["dst_unit"]]).n_unique()
+    if n_units > HEATMAP_UNITS:
+        order = charts.most_connected_units(matrix, HEATMAP_UNITS, parents=parents,
+                                            unit_names=unit_names)
+        title += f"; the {len(order)} of {n_units:,} units most connected across units"
     figures["fig-unit-matrix"] = charts.unit_matrix_heatmap(
-        frames["unit_matrix"], unit_names=unit_names, diagonal=False,
-        title="Collaboration between units (weight per pair of people; within-unit left out)")
+        matrix, unit_names=unit_names, diagonal=False, order=order, title=title)
     figures["fig-ei"] = charts.ei_expectation_bars(frames["ei_index"], unit_names=unit_names)
     ei = frames["ei_index"].sort(["z", "unit_id"], nulls_last=True)
     table = _table("E-I index per unit (most inward-looking first)", ei, {

@@ -28,6 +28,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
@@ -41,6 +42,7 @@ __all__ = [
     "ei_expectation_bars",
     "findings_by_kind_bar",
     "latency_box",
+    "most_connected_units",
     "plot_text",
     "severity_histogram",
     "short_label",
@@ -122,6 +124,48 @@ def _finite(value: object) -> float | None:
 # -- unit matrix --------------------------------------------------------------------------------
 
 
+def most_connected_units(
+    frame: pl.DataFrame,
+    n: int,
+    *,
+    parents: Mapping[str, str | None] | None = None,
+    unit_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The ``n`` units with the most collaboration weight across unit lines, in axis order.
+
+    A readable heatmap holds a few dozen units; for large organisations this picks the ones
+    to show, grouped by parent unit (so departments form blocks), then by display name.
+
+    Parameters
+    ----------
+    frame
+        ``src_unit``, ``dst_unit``, ``weight`` (the ``unit_matrix`` frame).
+    n
+        How many units.
+    parents, unit_names
+        Parent unit id and display name by unit id, for the order.
+
+    Returns
+    -------
+    list[str]
+        Unit ids, for ``unit_matrix_heatmap(order=...)``.
+    """
+    _require(frame, ("src_unit", "dst_unit", "weight"), "most_connected_units")
+    cross = frame.filter(pl.col("src_unit") != pl.col("dst_unit"))
+    totals = (pl.concat([cross.select(pl.col("src_unit").alias("u"), "weight"),
+                         cross.select(pl.col("dst_unit").alias("u"), "weight")])
+              .group_by("u").agg(pl.col("weight").sum())
+              .sort(["weight", "u"], descending=[True, False]))
+    top = totals.head(n)["u"].to_list()
+    parent = parents or {}
+
+    def key(u: str) -> tuple[str, str, str]:
+        p = parent.get(u)
+        return (_name(unit_names, p).casefold() if p else "", _name(unit_names, u).casefold(), u)
+
+    return sorted(top, key=key)
+
+
 def unit_matrix_heatmap(
     frame: pl.DataFrame,
     *,
@@ -162,13 +206,16 @@ def unit_matrix_heatmap(
         key=lambda u: (_name(unit_names, u).casefold(), u))
     index = {u: i for i, u in enumerate(units)}
     n = len(units)
-    z: list[list[float | None]] = [[None if (i == j and not diagonal) else 0.0 for j in range(n)]
-                                   for i in range(n)]
+    # A numpy matrix (NaN = gap): plotly serialises it as one typed array, not n*n values.
+    z = np.zeros((n, n), dtype=np.float64)
     for src, dst, v in frame.select("src_unit", "dst_unit", value).iter_rows():
-        if src in index and dst in index and (diagonal or src != dst):
-            z[index[src]][index[dst]] = _finite(v)
-    full = [plot_text(_name(unit_names, u)) for u in units]
-    custom = [[[full[i], full[j]] for j in range(n)] for i in range(n)]
+        if src in index and dst in index:
+            z[index[src], index[dst]] = np.nan if v is None else float(v)
+    z[~np.isfinite(z)] = np.nan
+    if not diagonal:
+        np.fill_diagonal(z, np.nan)
+    full = np.array([plot_text(_name(unit_names, u)) for u in units], dtype=object)
+    custom = np.stack(np.broadcast_arrays(full[:, None], full[None, :]), axis=-1)
     ticks = [short_label(_name(unit_names, u), max_label) for u in units]
     fig = go.Figure(go.Heatmap(
         z=z, x=list(range(n)), y=list(range(n)), customdata=custom, colorscale=SEQUENTIAL,
@@ -325,14 +372,19 @@ def latency_box(
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
     fig = go.Figure()
     for i, g in enumerate(groups):
-        vals = df.filter(pl.col(group).cast(pl.String) == g)[value].to_list()
+        vals = df.filter(pl.col(group).cast(pl.String) == g)[value].to_numpy().astype(np.float64)
         if log_scale:
-            vals = [max(v, 0.01) for v in vals]
-        ordered = sorted(vals)
-        mid = len(ordered) // 2
-        median = (ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2)
-        fig.add_box(y=vals, name=f"{plot_text(g)}<br>n={len(vals):,}, median {median:.1f} h",
-                    marker_color=PALETTE[i % 8], boxpoints=False)
+            vals = np.maximum(vals, 0.01)
+        # The box's statistics, not the observations: the figure stays small however many
+        # reviews there are. Quartiles interpolate linearly (plotly's default); whiskers reach
+        # the furthest observation within 1.5 IQR (Tukey).
+        q1, median, q3 = (float(q) for q in np.percentile(vals, [25, 50, 75]))
+        iqr = q3 - q1
+        low = float(vals[vals >= q1 - 1.5 * iqr].min())
+        high = float(vals[vals <= q3 + 1.5 * iqr].max())
+        name = f"{plot_text(g)}<br>n={len(vals):,}, median {median:.1f} h"
+        fig.add_box(x=[name], name=name, q1=[q1], median=[median], q3=[q3], lowerfence=[low],
+                    upperfence=[high], marker_color=PALETTE[i % 8], boxpoints=False)
     fig.update_yaxes(type="log" if log_scale else "linear", title_text=f"{value} (log scale)"
                      if log_scale else value)
     return _layout(fig, title, height=420, showlegend=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 import pytest
@@ -57,10 +58,41 @@ def test_heatmap_labels_escaped_truncated_and_distinct() -> None:
     text = _all_text(fig)
     assert "<a href" not in text and "&lt;a href=" in text and "\x1b" not in text
     assert LONG_A in text  # the full name is in the hover data
-    z = fig.data[0].z
-    assert z[1][1] == 0.0 or z[1][1] is not None  # absent pairs are 0, not gaps
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z[1][1] == 0.0  # absent pairs are 0, not gaps
     no_diag = charts.unit_matrix_heatmap(frame, unit_names=names, diagonal=False)
-    assert all(no_diag.data[0].z[i][i] is None for i in range(3))
+    zd = np.asarray(no_diag.data[0].z, dtype=float)
+    assert np.isnan(np.diag(zd)).all() and np.isfinite(zd[~np.eye(3, dtype=bool)]).all()
+
+
+def test_heatmap_of_a_large_org_shows_the_most_connected_units() -> None:
+    # 60 units in a ring with weight growing along it; unit 59 also ties to everyone.
+    src = [f"u{i:02d}" for i in range(60)] + ["u59"] * 59
+    dst = [f"u{(i + 1) % 60:02d}" for i in range(60)] + [f"u{i:02d}" for i in range(59)]
+    w = [float(i) for i in range(60)] + [100.0] * 59
+    frame = pl.DataFrame({"src_unit": src, "dst_unit": dst, "weight": w})
+    parents = {f"u{i:02d}": ("p1" if i % 2 else "p0") for i in range(60)}
+    order = charts.most_connected_units(frame, 10, parents=parents)
+    assert len(order) == 10 and "u59" in order
+    cross = dict.fromkeys(parents, 0.0)
+    for s, d, x in zip(src, dst, w, strict=True):
+        cross[s] += x
+        cross[d] += x
+    top = sorted(cross, key=lambda u: (-cross[u], u))[:10]
+    assert set(order) == set(top)
+    assert [parents[u] for u in order] == sorted(parents[u] for u in order)  # grouped by parent
+    fig = charts.unit_matrix_heatmap(frame, value="weight", order=order)
+    assert np.asarray(fig.data[0].z).shape == (10, 10)
+
+
+def test_latency_box_is_summary_statistics() -> None:
+    hours = [0.5, 1.0, 2.0, 3.0, 4.0, 100.0]
+    fig = charts.latency_box(pl.DataFrame({"side": ["insiders"] * 6, "hours": hours}))
+    box = fig.data[0]
+    q1, med, q3 = np.percentile(hours, [25, 50, 75])
+    assert (box.q1[0], box.median[0], box.q3[0]) == (q1, med, q3)
+    assert box.lowerfence[0] == 0.5 and box.upperfence[0] == 4.0  # 100 h is beyond 1.5 IQR
+    assert box.y is None  # the observations are not embedded
 
 
 def test_other_builders() -> None:
