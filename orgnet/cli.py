@@ -720,11 +720,15 @@ def analyze(
         help="Privacy: no unit-level findings about smaller units (default: orgnet.toml, "
         "else 5).")] = None,
     config: ConfigOpt = None,
+    cache: Annotated[bool, typer.Option(
+        "--cache/--no-cache", help="Keep built graph views in the workspace's cache/ folder "
+        "(keyed by the data fingerprint and graph options) and reuse them.")] = True,
 ) -> None:
     """Run every analysis, write findings.json and the analysis tables, print the top findings."""
     from orgnet.analysis.registry import run_analyses
     from orgnet.config import load_config
     from orgnet.dataset import Dataset, Window
+    from orgnet.graph.cache import ViewCache
 
     ws = _open_existing(workspace)
     cfg = load_config(config, workspace=ws.path)
@@ -744,7 +748,9 @@ def analyze(
         run = run_analyses(data, window=window, unit_kind=kind, out=out,
                            min_group_size=min_group_size or cfg.privacy.min_group_size,
                            rule_options=cfg.thresholds,
-                           progress=lambda name: progress.update(task, description=name))
+                           progress=lambda name: progress.update(task, description=name),
+                           view_cache=ViewCache.for_workspace(ws.path, data.fingerprint)
+                           if cache else None)
     t = Table(title=f"top findings ({len(run.findings)} in all)")
     t.add_column("#", justify="right")
     t.add_column("kind")

@@ -19,6 +19,7 @@ import polars as pl
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import FindingContext
 from orgnet.graph.build import Graph, GraphOptions, View, build_view, person_events
+from orgnet.graph.cache import ViewCache
 from orgnet.graph.formal import membership_at
 
 __all__ = ["AnalysisContext", "ensure_context", "memoized", "sort_by_event_id"]
@@ -74,6 +75,9 @@ class AnalysisContext:
         Date of the formal structure (default: the window end, else the latest event day).
     min_group_size
         Privacy threshold for unit-level findings.
+    view_cache
+        Where built graph views are kept across runs (:class:`~orgnet.graph.cache.ViewCache`);
+        ``None``: built views live only as long as the context.
     """
 
     data: Dataset
@@ -82,6 +86,7 @@ class AnalysisContext:
     graph_options: GraphOptions | None = None
     at: dt.date | None = None
     min_group_size: int = 5
+    view_cache: ViewCache | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -111,13 +116,20 @@ class AnalysisContext:
     def graph(self, view: View) -> Graph:
         """A graph view (built once per context, from the context's collected events)."""
         def make() -> Graph:
+            stored = self.view_cache.load(view, self.options) if self.view_cache else None
+            if stored is not None:
+                return stored
             if view == "coedit":
-                return build_view(self.data, view, self.options)
-            coedit = None
-            if view == "collaboration" and float(self.options.view_weights.get("coedit", 1.0)):
-                coedit = self.graph("coedit").edges
-            return build_view(self.data, view, self.options, events=self.events().lazy(),
-                              coedit=coedit)
+                built = build_view(self.data, view, self.options)
+            else:
+                coedit = None
+                if view == "collaboration" and float(self.options.view_weights.get("coedit", 1.0)):
+                    coedit = self.graph("coedit").edges
+                built = build_view(self.data, view, self.options, events=self.events().lazy(),
+                                   coedit=coedit)
+            if self.view_cache is not None:
+                self.view_cache.save(built, self.options)
+            return built
 
         return self._cached(("graph", view), make)
 
@@ -131,7 +143,7 @@ class AnalysisContext:
         window = Window.of(since, until)
         sub = AnalysisContext(self.data, window=window, unit_kind=self.unit_kind,
                               graph_options=self.graph_options, at=at,
-                              min_group_size=self.min_group_size)
+                              min_group_size=self.min_group_size, view_cache=self.view_cache)
         parent = self._cache.get("events")
         covers = ((self.window.since is None or (window.since is not None
                                                  and self.window.since <= window.since))
@@ -202,11 +214,13 @@ def ensure_context(
         if window is not None and window != data.window:
             return AnalysisContext(data.data, window=window, unit_kind=unit_kind or data.unit_kind,
                                    graph_options=data.graph_options, at=data.at,
-                                   min_group_size=data.min_group_size)
+                                   min_group_size=data.min_group_size,
+                                   view_cache=data.view_cache)
         if unit_kind is not None and unit_kind != data.unit_kind:
             return AnalysisContext(data.data, window=data.window, unit_kind=unit_kind,
                                    graph_options=data.graph_options, at=data.at,
-                                   min_group_size=data.min_group_size, _cache=data._cache)
+                                   min_group_size=data.min_group_size,
+                                   view_cache=data.view_cache, _cache=data._cache)
         return data
     return AnalysisContext(data, window=window or Window(), unit_kind=unit_kind or "team")
 

@@ -20,6 +20,7 @@ from orgnet.analysis._context import AnalysisContext
 from orgnet.dataset import Dataset, Window
 from orgnet.export import write_safe_csv
 from orgnet.findings import Finding, findings_document, sort_findings, write_findings
+from orgnet.graph.cache import ViewCache
 
 __all__ = ["ANALYSES", "FINDING_RULES", "AnalysisRun", "AnalysisSpec", "run_analyses"]
 
@@ -136,6 +137,7 @@ def run_analyses(
     min_group_size: int = 5,
     progress: Callable[[str], None] | None = None,
     rule_options: Mapping[str, Mapping[str, Any]] | None = None,
+    view_cache: ViewCache | None = None,
 ) -> AnalysisRun:
     """Run every analysis and finding rule.
 
@@ -158,6 +160,9 @@ def run_analyses(
     rule_options
         Keyword options per finding kind (``{"blind_spot": {"max_congruence": 0.15}}``), as in
         the ``[thresholds.<kind>]`` tables of ``orgnet.toml``.
+    view_cache
+        Graph views kept on disk between runs (ignored when ``data`` is a context, which has
+        its own).
 
     Returns
     -------
@@ -167,7 +172,7 @@ def run_analyses(
         ctx = data
     else:
         ctx = AnalysisContext(data, window=window or Window(), unit_kind=unit_kind,
-                              min_group_size=min_group_size)
+                              min_group_size=min_group_size, view_cache=view_cache)
     frames: dict[str, pl.DataFrame] = {}
     timings: dict[str, float] = {}
     for spec in ANALYSES:

@@ -28,6 +28,7 @@ from orgnet.config import Config, load_config
 from orgnet.dataset import Dataset, Window
 from orgnet.exceptions import ConfigError, WorkspaceError
 from orgnet.graph.build import person_events
+from orgnet.graph.cache import ViewCache
 from orgnet.report._text import fmt, plain
 from orgnet.report.diff import diff_findings, load_previous
 from orgnet.viz import charts
@@ -322,7 +323,10 @@ def build_report(
     min_size = cfg.privacy.min_group_size
     aggregate_only = cfg.privacy.aggregate_only
 
-    ctx = AnalysisContext(data, window=win, unit_kind=kind, min_group_size=min_size)
+    # Built from a workspace: graph views come from (and go to) its cache.
+    cache = ViewCache.for_workspace(ws.path, data.fingerprint) if ws is not None else None
+    ctx = AnalysisContext(data, window=win, unit_kind=kind, min_group_size=min_size,
+                          view_cache=cache)
     # The event table is collected from a parallel scan whose row order varies between runs;
     # order-sensitive steps downstream (first() in a group, float sums) then vary too. Sorting it
     # once here makes every analysis, and so the report, identical for identical input.
