@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -298,6 +299,14 @@ class Workspace:
             if f.name not in live:
                 with contextlib.suppress(OSError):
                     f.unlink()
+        # Derived data of an earlier state (graph views of orgnet.graph.cache) must not outlive
+        # it: after an erasure or a re-import it would still hold what was removed.
+        views = self.path / "cache" / "views"
+        if views.is_dir():
+            current = self.fingerprint()
+            for folder in views.iterdir():
+                if folder.name != current:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass

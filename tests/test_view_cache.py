@@ -97,3 +97,22 @@ def test_only_the_newest_fingerprints_are_kept(tmp_path: Path, sample_ws: Worksp
     off.save(graph, GraphOptions())
     assert off.load("review", GraphOptions()) is None
     assert sorted(p.name for p in root.iterdir()) == kept
+
+
+def test_a_commit_removes_the_views_of_earlier_states(tmp_path: Path) -> None:
+    from orgnet.importers.orgchart import import_orgchart
+    from orgnet.ingest import ingest
+
+    ws = Workspace(tmp_path / "ws")
+    import_sample(SAMPLE_DATA, ws)
+    data = Dataset.from_workspace(ws)
+    cache = ViewCache.for_workspace(ws.path, data.fingerprint)
+    AnalysisContext(data, view_cache=cache).graph("review")
+    assert cache.folder.is_dir()
+    # Any change to the data (here: one more org chart row) is a new state.
+    extra = tmp_path / "extra.csv"
+    extra.write_text("employee_id,full_name,work_email,team\nZ1,Zed Extra,zed@x.example,zeta\n",
+                     encoding="utf-8")
+    ingest(ws, import_orgchart(extra))
+    assert ws.fingerprint() != data.fingerprint
+    assert not cache.folder.exists()

@@ -11,8 +11,10 @@ unchanged data skips the aggregation, and so does each monthly and quarterly vie
 
 The cache is not part of the workspace's committed state: files are written to a temporary name
 and renamed (a reader sees a whole file or none), an unreadable entry is rebuilt, and only the
-newest fingerprints' folders are kept. Views whose weights depend on the current time (decay with
-an open window end) are never cached.
+newest fingerprints' folders are kept; every commit to the workspace (an import, an erasure)
+removes the views of earlier states, so nothing removed from the data survives in the cache.
+Views whose weights depend on the current time (decay with an open window end) are never
+cached.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from orgnet.graph.build import EDGE_SCHEMA, Graph, GraphOptions
 
 __all__ = ["ViewCache", "options_key"]
 
-#: Fingerprint folders kept (the newest by modification time); older ones are removed.
+#: Fingerprint folders kept (the newest by modification time); older ones are removed. Every
+#: commit to the workspace also removes all but the current one (``Workspace._collect_garbage``).
 KEEP: Final = 2
 _FORMAT: Final = 1  # bump when the stored layout or a view's definition changes
 
