@@ -30,6 +30,7 @@ from typing import Final
 
 import polars as pl
 
+from orgnet import __version__
 from orgnet.graph.build import EDGE_SCHEMA, Graph, GraphOptions
 
 __all__ = ["ViewCache", "options_key"]
@@ -37,7 +38,8 @@ __all__ = ["ViewCache", "options_key"]
 #: Fingerprint folders kept (the newest by modification time); older ones are removed. Every
 #: commit to the workspace also removes all but the current one (``Workspace._collect_garbage``).
 KEEP: Final = 2
-_FORMAT: Final = 1  # bump when the stored layout or a view's definition changes
+_FORMAT: Final = 1  # bump when the stored layout or a view's definition changes (the orgnet
+# version is part of every key too, so an upgrade never reads views built by older code)
 
 
 def options_key(view: str, options: GraphOptions) -> str | None:
@@ -59,7 +61,7 @@ def options_key(view: str, options: GraphOptions) -> str | None:
         return None
     w = options.window
     body = {
-        "format": _FORMAT, "view": view,
+        "format": _FORMAT, "orgnet": __version__, "view": view,
         "since": w.since.isoformat() if w.since else None,
         "until": w.until.isoformat() if w.until else None,
         "exclude_bots": options.exclude_bots,
