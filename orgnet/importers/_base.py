@@ -31,8 +31,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha1
 from pathlib import Path
@@ -379,12 +379,14 @@ class ImportBuilder:
         ref = raw_ref or ("", "")
         # stable_hash(source_kind, instance, kind, artifact_id, ref0, ref1, actor_id, target_id,
         # value, length=20) in one encode and one update (same digest; this runs per event).
-        event_id = sha1(
-            (_US.join(["" if p is None else str(p) for p in (
-                self.source_kind, self.instance, kind, artifact_id, ref[0], ref[1], actor_id,
-                target_id, value)]) + _US).encode("utf-8", "surrogatepass"),
-            usedforsecurity=False,
-        ).hexdigest()[:20]
+        # An f-string formats each part as str() does; None is the empty string.
+        inst, r0, r1 = self.instance, ref[0], ref[1]
+        key = (f"{self.source_kind}\x1f{'' if inst is None else inst}\x1f{kind}\x1f"
+               f"{'' if artifact_id is None else artifact_id}\x1f{'' if r0 is None else r0}\x1f"
+               f"{'' if r1 is None else r1}\x1f{'' if actor_id is None else actor_id}\x1f"
+               f"{'' if target_id is None else target_id}\x1f{'' if value is None else value}\x1f")
+        event_id = sha1(key.encode("utf-8", "surrogatepass"),
+                        usedforsecurity=False).hexdigest()[:20]
         self._events += 1
         # Positional append in schema order: this is the hot path of every importer.
         store = self._tables.get("interactions") or self._store("interactions")
@@ -520,6 +522,7 @@ def merge_results(parts: Sequence[ImportResult]) -> ImportResult:
 
 
 _US = "\x1f"
+_drain: Callable[[Iterable[None]], None] = deque[None](maxlen=0).extend
 
 
 def _naive_utc(value: object) -> object:
@@ -532,14 +535,13 @@ def _naive_utc(value: object) -> object:
 class _Columns:
     """Column-wise row buffer of one canonical table (plus the ``_rec`` column)."""
 
-    __slots__ = ("_appends", "data", "index", "names", "table", "ts_columns")
+    __slots__ = ("data", "index", "names", "table", "ts_columns")
 
     def __init__(self, table: str) -> None:
         self.table = table
         self.names: list[str] = [*SCHEMAS[table].names(), _REC]
         self.index = {n: i for i, n in enumerate(self.names)}
         self.data: list[list[object]] = [[] for _ in self.names]
-        self._appends = [col.append for col in self.data]
         self.ts_columns = {
             i for i, n in enumerate(self.names[:-1])
             if isinstance(SCHEMAS[table][n], pl.Datetime)
@@ -557,15 +559,14 @@ class _Columns:
         if len(values) != len(self.data):
             raise ValueError(f"table {self.table!r}: {len(values)} values for "
                              f"{len(self.data)} columns")
-        for append, value in zip(self._appends, values):  # noqa: B905 - length checked above
-            append(value)
+        # One C-level loop: map() calls each column's append with its value, deque drains it.
+        _drain(map(list.append, self.data, values))
 
     def remove(self, predicate: Callable[[dict[str, object]], bool]) -> int:
         n = len(self.data[0])
         keep = [i for i in range(n)
                 if not predicate({name: self.data[j][i] for j, name in enumerate(self.names)})]
         self.data = [[col[i] for i in keep] for col in self.data]
-        self._appends = [col.append for col in self.data]
         return n - len(keep)
 
     def frame(self) -> pl.DataFrame:
