@@ -469,7 +469,7 @@ def _import_message(
         b.skip("unknown subtype")
         return
     thread_ts = msg.get("thread_ts")
-    if thread_ts is not None and _ts(thread_ts) is None:
+    if thread_ts is not None and thread_ts != ts_str and _ts(thread_ts) is None:
         b.reject("invalid thread_ts", field="thread_ts", raw=record)
         return
     bot_hint = subtype == "bot_message" or msg.get("bot_id") is not None
