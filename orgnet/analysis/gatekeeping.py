@@ -25,6 +25,7 @@ SOCIOTECH §6.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Final, Literal
@@ -493,6 +494,7 @@ def _review_pairs(ctx: AnalysisContext) -> pl.DataFrame:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # reviewers share small tables; scipy's call is slow
 def _fisher(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
     if a_n == 0 or b_n == 0 or (a_yes + b_yes) in (0, a_n + b_n):
         return 1.0 if a_n and b_n else math.nan
