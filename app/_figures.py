@@ -7,11 +7,12 @@ Same conventions as ``charts``: data first, keyword options, every label through
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import plotly.graph_objects as go
 import polars as pl
 
-from orgnet.viz.charts import PALETTE, plot_text, short_label
+from orgnet.viz.charts import PALETTE, empty_figure, figure_layout, plot_text, short_label
 
 __all__ = [
     "TOP_LEGEND",
@@ -27,26 +28,18 @@ __all__ = [
 TOP_LEGEND = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left",
               "font": {"size": 11}}
 
-_FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+
+#: Dashboard figures sit in narrow columns: tighter margins than the report's, plotly's colours.
+_APP_STYLE: Final[dict[str, Any]] = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+                                     "colorway": None}
 
 
 def _layout(fig: go.Figure, title: str, *, height: int, **extra: object) -> go.Figure:
-    fig.update_layout(title={"text": plot_text(title), "x": 0.0, "xanchor": "left"},
-                      template="plotly_white", font=_FONT, height=height,
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, hoverlabel={"align": "left"},
-                      **extra)
-    fig.update_xaxes(automargin=True)
-    fig.update_yaxes(automargin=True)
-    return fig
+    return figure_layout(fig, title, height=height, **_APP_STYLE, **extra)
 
 
 def _empty(title: str, note: str = "no data in this window") -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=plot_text(note), x=0.5, y=0.5, xref="paper", yref="paper",
-                       showarrow=False, font={"size": 14, "color": "#555555"})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, height=220)
+    return empty_figure(title, note, **_APP_STYLE)
 
 
 def events_per_source_bar(frame: pl.DataFrame, *, title: str = "Events per source") -> go.Figure:

@@ -40,6 +40,8 @@ __all__ = [
     "SEQUENTIAL",
     "approval_concentration_bars",
     "ei_expectation_bars",
+    "empty_figure",
+    "figure_layout",
     "findings_by_kind_bar",
     "latency_box",
     "most_connected_units",
@@ -87,11 +89,37 @@ def _name(names: Mapping[str, str] | None, key: str | None) -> str:
     return (names or {}).get(key, key) or key
 
 
-def _layout(fig: go.Figure, title: str, *, height: int | None = None, **extra: Any) -> go.Figure:
+def figure_layout(
+    fig: go.Figure,
+    title: str,
+    *,
+    height: int | None = None,
+    margin: Mapping[str, int] | None = None,
+    colorway: Sequence[str] | None = PALETTE,
+    **extra: Any,
+) -> go.Figure:
+    """orgnet's figure style: left-aligned escaped title, white template, system font.
+
+    Parameters
+    ----------
+    fig
+        The figure to style (changed in place and returned).
+    title
+        Plain-text title (escaped here).
+    height
+        Pixels; ``None`` leaves plotly's default.
+    margin
+        Plot margins (default: the report's).
+    colorway
+        Trace colours when traces set none (default :data:`PALETTE`; ``None`` keeps plotly's).
+    extra
+        More ``update_layout`` arguments.
+    """
     fig.update_layout(
         title={"text": plot_text(title), "x": 0.0, "xanchor": "left"},
-        template=_TEMPLATE, font=_FONT, colorway=list(PALETTE),
-        margin=dict(_MARGIN), hoverlabel={"align": "left"},
+        template=_TEMPLATE, font=_FONT, margin=dict(margin or _MARGIN),
+        hoverlabel={"align": "left"},
+        **({"colorway": list(colorway)} if colorway else {}),
         **({"height": height} if height else {}), **extra,
     )
     fig.update_xaxes(automargin=True)
@@ -99,13 +127,14 @@ def _layout(fig: go.Figure, title: str, *, height: int | None = None, **extra: A
     return fig
 
 
-def _empty(title: str, note: str = "no data") -> go.Figure:
+def empty_figure(title: str, note: str = "no data", **layout: Any) -> go.Figure:
+    """A titled figure that says ``note`` instead of plotting (styled by :func:`figure_layout`)."""
     fig = go.Figure()
     fig.add_annotation(text=plot_text(note), x=0.5, y=0.5, xref="paper", yref="paper",
                        showarrow=False, font={"size": 14, "color": "#555555"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, title, height=220)
+    return figure_layout(fig, title, height=220, **layout)
 
 
 def _require(frame: pl.DataFrame, columns: Sequence[str], builder: str) -> None:
@@ -200,7 +229,7 @@ def unit_matrix_heatmap(
     """
     _require(frame, ("src_unit", "dst_unit", value), "unit_matrix_heatmap")
     if frame.height == 0:
-        return _empty(title)
+        return empty_figure(title)
     units = list(order) if order is not None else sorted(
         set(frame["src_unit"].to_list()) | set(frame["dst_unit"].to_list()),
         key=lambda u: (_name(unit_names, u).casefold(), u))
@@ -227,7 +256,7 @@ def unit_matrix_heatmap(
                      showgrid=False)
     fig.update_yaxes(tickvals=list(range(n)), ticktext=ticks, autorange="reversed",
                      title_text="from unit", showgrid=False)
-    return _layout(fig, title, height=max(360, 24 * n + 190), plot_bgcolor="#E0E0E0")
+    return figure_layout(fig, title, height=max(360, 24 * n + 190), plot_bgcolor="#E0E0E0")
 
 
 def ei_expectation_bars(
@@ -254,7 +283,7 @@ def ei_expectation_bars(
     _require(frame, ("unit_id", "ei", "ei_expected"), "ei_expectation_bars")
     df = frame.filter(pl.col("ei").is_not_null())
     if df.height == 0:
-        return _empty(title)
+        return empty_figure(title)
     df = df.with_columns((pl.col("ei") - pl.col("ei_expected").fill_null(0.0)).alias("_gap")).sort(
         ["_gap", "unit_id"])
     ids = df["unit_id"].to_list()
@@ -275,7 +304,7 @@ def ei_expectation_bars(
                                              for u in ids], autorange="reversed")
     fig.update_xaxes(range=[-1.05, 1.05], title_text="E-I index (-1 all inside, +1 all outside)",
                      zeroline=True, zerolinecolor="#888888")
-    return _layout(fig, title, height=max(300, 30 * n + 140), barmode="group",
+    return figure_layout(fig, title, height=max(300, 30 * n + 140), barmode="group",
                    legend={"orientation": "h", "y": -0.15 if n < 8 else -0.06})
 
 
@@ -310,7 +339,7 @@ def approval_concentration_bars(
     _require(frame, ("area_id", "top_share", "approvals"), "approval_concentration_bars")
     df = frame.filter(pl.col("top_share").is_not_null() & (pl.col("approvals") > 0))
     if df.height == 0:
-        return _empty(title)
+        return empty_figure(title)
     df = df.sort(["top_share", "approvals", "area_id"], descending=[True, True, False]).head(top)
     ids = df["area_id"].to_list()
     n = len(ids)
@@ -336,7 +365,7 @@ def approval_concentration_bars(
     fig.update_yaxes(tickvals=pos, ticktext=[short_label(_name(area_names, a), max_label)
                                              for a in ids], autorange="reversed")
     fig.update_xaxes(range=[0, 1.02], tickformat=".0%", title_text="share of approvals")
-    return _layout(fig, title, height=max(280, 26 * n + 140), showlegend=False)
+    return figure_layout(fig, title, height=max(280, 26 * n + 140), showlegend=False)
 
 
 def latency_box(
@@ -367,7 +396,7 @@ def latency_box(
     _require(frame, (value, group), "latency_box")
     df = frame.filter(pl.col(value).is_not_null() & (pl.col(value) >= 0))
     if df.height == 0:
-        return _empty(title, "no review latencies (no change timestamps in the data)")
+        return empty_figure(title, "no review latencies (no change timestamps in the data)")
     present = sorted(set(df[group].cast(pl.String).to_list()))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
     fig = go.Figure()
@@ -387,7 +416,7 @@ def latency_box(
                     upperfence=[high], marker_color=PALETTE[i % 8], boxpoints=False)
     fig.update_yaxes(type="log" if log_scale else "linear", title_text=f"{value} (log scale)"
                      if log_scale else value)
-    return _layout(fig, title, height=420, showlegend=False)
+    return figure_layout(fig, title, height=420, showlegend=False)
 
 
 # -- trends ---------------------------------------------------------------------------------------
@@ -424,7 +453,7 @@ def trends_lines(
     _require(frame, (x,), "trends_lines")
     cols = [m for m in metrics if m in frame.columns]
     if frame.height == 0 or not cols:
-        return _empty(title)
+        return empty_figure(title)
     df = frame.sort(x)
     xs = [str(v) for v in df[x].to_list()]
     names = {**_TREND_LABELS, **(labels or {})}
@@ -437,7 +466,7 @@ def trends_lines(
                         hovertemplate=plot_text(names.get(m, m)) + " %{y:.3f}<br>%{x}<extra></extra>")
     fig.update_xaxes(type="category", title_text="period starting")
     fig.update_yaxes(title_text="value")
-    return _layout(fig, title, height=380, legend={"orientation": "h", "y": -0.25})
+    return figure_layout(fig, title, height=380, legend={"orientation": "h", "y": -0.25})
 
 
 # -- alignment ------------------------------------------------------------------------------------
@@ -475,7 +504,7 @@ def unit_community_sankey(
         flows = df.group_by("unit_id", "community").agg(pl.len().alias("people"))
     flows = flows.filter(pl.col("people") >= min_people).sort("unit_id", "community")
     if flows.height == 0:
-        return _empty(title)
+        return empty_figure(title)
     units = sorted(set(flows["unit_id"].to_list()), key=lambda u: (_name(unit_names, u).casefold(), u))
     comms = sorted(set(flows["community"].to_list()))
     index = {("u", u): i for i, u in enumerate(units)}
@@ -497,7 +526,7 @@ def unit_community_sankey(
               "hovertemplate": "%{customdata[0]} → %{customdata[1]}<br>%{value} people"
                                "<extra></extra>"},
     ))
-    return _layout(fig, title, height=max(420, 22 * max(len(units), len(comms)) + 120))
+    return figure_layout(fig, title, height=max(420, 22 * max(len(units), len(comms)) + 120))
 
 
 # -- findings -------------------------------------------------------------------------------------
@@ -526,7 +555,7 @@ def findings_by_kind_bar(
     """
     _require(frame, ("kind", "severity"), "findings_by_kind_bar")
     if frame.height == 0 and not kinds:
-        return _empty(title, "no findings")
+        return empty_figure(title, "no findings")
     counts = frame.group_by("kind").agg(
         (pl.col("severity") >= high).sum().alias("high"),
         (pl.col("severity") < high).sum().alias("other"),
@@ -545,7 +574,7 @@ def findings_by_kind_bar(
                 marker_pattern_shape="/", hovertemplate="%{x}: %{y} other<extra></extra>")
     fig.update_yaxes(title_text="findings", dtick=1 if max([*highs, *others, 0]) < 10 else None)
     fig.update_xaxes(tickangle=-30)
-    return _layout(fig, title, height=360, barmode="stack",
+    return figure_layout(fig, title, height=360, barmode="stack",
                    legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
                            "xanchor": "right"})
 
@@ -570,7 +599,7 @@ def severity_histogram(
     _require(frame, ("severity",), "severity_histogram")
     values = [v for v in frame["severity"].to_list() if v is not None]
     if not values:
-        return _empty(title, "no findings")
+        return empty_figure(title, "no findings")
     counts = [0] * bins
     for v in values:
         counts[min(bins - 1, max(0, int(float(v) * bins)))] += 1
@@ -583,4 +612,4 @@ def severity_histogram(
                            hovertemplate="severity %{customdata}: %{y}<extra></extra>"))
     fig.update_xaxes(range=[0, 1], dtick=0.1, title_text="severity (0 low … 1 high)")
     fig.update_yaxes(title_text="findings", dtick=1 if max(counts) < 10 else None)
-    return _layout(fig, title, height=320, showlegend=False)
+    return figure_layout(fig, title, height=320, showlegend=False)
