@@ -480,6 +480,28 @@ def require() -> tuple[Options, Analysis] | None:
     return opts, a
 
 
+def page(title: str, *, need_events: bool = True, person_level: bool = False
+         ) -> tuple[Options, Analysis]:
+    """Start an analysis page: its title, then the options and analysis, or stop the page.
+
+    Stops (after showing why) when there is no data yet, when ``person_level`` and the privacy
+    settings are aggregate-only, and when ``need_events`` and the window holds no events.
+    """
+    st.title(title)
+    got = require()
+    if got is None:
+        st.stop()
+    assert got is not None  # st.stop() raises; for the type checker
+    opts, a = got
+    if person_level and opts.aggregate_only:
+        st.info("Aggregate-only mode (orgnet.toml [privacy]): person-level views are hidden.")
+        st.stop()
+    st.caption(md(opts.describe()))
+    if need_events and no_events(a, opts):
+        st.stop()
+    return opts, a
+
+
 def no_events(a: Analysis, opts: Options) -> bool:
     """Show a note and return True when the window holds no events."""
     align = a.frame("alignment")

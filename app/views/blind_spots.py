@@ -8,14 +8,7 @@ import streamlit as st
 from app import _figures
 from app import _shared as shared
 
-st.title("Blind spots")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
-if shared.no_events(a, opts):
-    st.stop()
+opts, a = shared.page("Blind spots")
 k = opts.min_group_size
 
 shared.finding_cards(shared.findings_for(a, opts, ["blind_spot", "information_drought"]), limit=5)

@@ -12,12 +12,7 @@ import streamlit as st
 
 from app import _shared as shared
 
-st.title("Export")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
+opts, a = shared.page("Export", need_events=False)
 
 st.subheader("Report")
 st.caption("The same report as `orgnet report`: HTML and Markdown with figures, findings.json, "

@@ -9,14 +9,7 @@ from app import _figures
 from app import _shared as shared
 from orgnet.viz.charts import approval_concentration_bars, latency_box
 
-st.title("Gatekeeping")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
-if shared.no_events(a, opts):
-    st.stop()
+opts, a = shared.page("Gatekeeping")
 k = opts.min_group_size
 
 shared.finding_cards(shared.findings_for(a, opts, ["gatekeeper", "review_bottleneck"]), limit=5)

@@ -10,14 +10,7 @@ from orgnet.viz.charts import unit_community_sankey
 
 MAX_SANKEY_UNITS = 30
 
-st.title("Informal vs formal")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
-if shared.no_events(a, opts):
-    st.stop()
+opts, a = shared.page("Informal vs formal")
 k = opts.min_group_size
 
 align = a.frame("alignment")

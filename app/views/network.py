@@ -8,14 +8,7 @@ import streamlit as st
 from app import _shared as shared
 from orgnet.viz.network import ego_figure, network_figure, unit_network_figure
 
-st.title("Network")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
-if shared.no_events(a, opts):
-    st.stop()
+opts, a = shared.page("Network")
 
 graph = a.ctx.graph("collaboration")
 n_people = graph.n_nodes

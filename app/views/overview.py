@@ -11,12 +11,7 @@ from app import _figures
 from app import _shared as shared
 from orgnet.viz.charts import findings_by_kind_bar
 
-st.title("Overview")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
+opts, a = shared.page("Overview", need_events=False)
 f = shared.facts(opts.workspace, opts.fingerprint)
 align = a.frame("alignment")
 findings = shared.findings_for(a, opts)

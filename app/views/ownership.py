@@ -8,12 +8,7 @@ import streamlit as st
 from app import _figures
 from app import _shared as shared
 
-st.title("Ownership")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
+opts, a = shared.page("Ownership", need_events=False)
 k = opts.min_group_size
 
 areas = a.frame("area_ownership")

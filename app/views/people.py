@@ -8,17 +8,7 @@ import streamlit as st
 from app import _shared as shared
 from orgnet.viz.network import ego_figure
 
-st.title("People")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-if opts.aggregate_only:
-    st.info("Aggregate-only mode (orgnet.toml [privacy]): person-level views are hidden.")
-    st.stop()
-st.caption(shared.md(opts.describe()))
-if shared.no_events(a, opts):
-    st.stop()
+opts, a = shared.page("People", person_level=True)
 
 graph = a.ctx.graph("collaboration")
 infl = a.frame("influence")

@@ -8,12 +8,7 @@ from app import _figures
 from app import _shared as shared
 from orgnet.viz.charts import trends_lines
 
-st.title("Trends")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
+opts, a = shared.page("Trends", need_events=False)
 tr = a.frame("trends")
 if tr.height == 0:
     st.info("No complete period in this window: widen the window in the sidebar.",

@@ -11,14 +11,7 @@ from orgnet.viz.charts import ei_expectation_bars, most_connected_units, unit_ma
 MAX_UNITS = 40
 MAX_BARS = 30
 
-st.title("Unit matrix")
-got = shared.require()
-if got is None:
-    st.stop()
-opts, a = got
-st.caption(shared.md(opts.describe()))
-if shared.no_events(a, opts):
-    st.stop()
+opts, a = shared.page("Unit matrix")
 k = opts.min_group_size
 
 matrix, hidden = shared.suppress_units(a.frame("unit_matrix"), ["src_unit", "dst_unit"], a, k)
