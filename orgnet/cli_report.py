@@ -12,7 +12,6 @@ Exit codes (for cron, systemd timers and CI):
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated
@@ -29,16 +28,6 @@ __all__ = ["EXIT_NEW_FINDINGS", "register", "report_command"]
 EXIT_NEW_FINDINGS = 2
 
 _console = Console()
-
-
-def _when(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{option} {value!r}: expected YYYY-MM-DD or an ISO date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def report_command(
@@ -69,6 +58,7 @@ def report_command(
         "byte-identical files).")] = None,
 ) -> None:
     """Write a self-contained report (HTML, Markdown, data files) and compare with the last run."""
+    from orgnet.cli import _datetime  # the CLI's one parser of date options (lazy: cli imports us)
     from orgnet.config import load_config
     from orgnet.dataset import Window
     from orgnet.exceptions import WorkspaceError
@@ -84,9 +74,9 @@ def report_command(
                              f"orgnet import orgchart hris.csv -w {ws.path}")
     cfg = load_config(config, workspace=ws.path)
     wanted = parse_formats(formats if formats is not None else cfg.report.formats)
-    window = Window(_when(since, "--since") or Window.of(cfg.analysis.since).since,
-                    _when(until, "--until") or Window.of(None, cfg.analysis.until).until)
-    stamp = _when(generated_at, "--generated-at")
+    window = Window(_datetime(since, "--since") or Window.of(cfg.analysis.since).since,
+                    _datetime(until, "--until") or Window.of(None, cfg.analysis.until).until)
+    stamp = _datetime(generated_at, "--generated-at")
     started = time.perf_counter()
     report = build_report(ws, window=window, unit_kind=unit_kind, config=cfg, previous=previous,
                           generated_at=stamp)
