@@ -50,7 +50,6 @@ workspace.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import hmac
@@ -58,7 +57,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import replace as dc_replace
 from pathlib import Path
@@ -71,7 +69,7 @@ from orgnet.config import Config, PrivacyConfig
 from orgnet.exceptions import ConfigError, WorkspaceError
 from orgnet.identity import SHARED_ADDRESSES, is_bot_handle, is_shared_address
 from orgnet.importers._base import ImportResult
-from orgnet.workspace import Workspace
+from orgnet.workspace import Workspace, atomic_write_bytes
 
 __all__ = [
     "MIN_KEY_BYTES",
@@ -491,23 +489,6 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def _atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def check_workspace_mode(ws: Workspace | str | Path, fingerprint: str | None) -> None:
     """Refuse to mix pseudonymised and plain imports, or two keys, in one workspace.
 
@@ -558,7 +539,7 @@ def check_workspace_mode(ws: Workspace | str | Path, fingerprint: str | None) ->
             return
     body = {"pseudonymized": wanted, "key_fingerprint": fingerprint}
     workspace.path.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, (json.dumps(body, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(body, indent=1, sort_keys=True) + "\n").encode())
 
 
 def write_reidentify_map(
@@ -617,5 +598,5 @@ def write_reidentify_map(
     lines: list[tuple[str, str]] = [("pseudonym", "original"), *sorted(rows.items())]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(lines)
-    _atomic_write(out, buf.getvalue().encode("utf-8"), mode=0o600)
+    atomic_write_bytes(out, buf.getvalue().encode("utf-8"), mode=0o600)
     return out

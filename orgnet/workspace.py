@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_WORKSPACE",
     "Transaction",
     "Workspace",
+    "atomic_write_bytes",
     "file_sha256",
     "git_dir",
     "resolve_workspace_path",
@@ -142,13 +143,21 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``path`` so that readers see the old or the new content, never a part.
+
+    Temporary file in the same folder, fsync, optional ``chmod`` to ``mode`` before it becomes
+    visible, rename, fsync of the folder.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -387,7 +396,7 @@ class Transaction:
         meta["orgnet_version"] = __version__
         meta["updated_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         meta["imports"] = list(meta.get("imports", [])) + self._log
-        _atomic_write_bytes(ws.meta_path, json.dumps(meta, indent=1, sort_keys=True).encode())
+        atomic_write_bytes(ws.meta_path, json.dumps(meta, indent=1, sort_keys=True).encode())
         self._committed = True
         ws._collect_garbage(meta)
 

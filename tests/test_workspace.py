@@ -89,12 +89,12 @@ _KILL_SCRIPT = r"""
 import datetime as dt, os, signal, sys
 import polars as pl
 from orgnet.schema import conform
-from orgnet.workspace import Workspace, _atomic_write_bytes
+from orgnet.workspace import Workspace, atomic_write_bytes
 import orgnet.workspace as w
 ws = Workspace(sys.argv[1])
 def die(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)
-w._atomic_write_bytes = die   # killed right before the commit point
+w.atomic_write_bytes = die   # killed right before the commit point
 df = conform("interactions", pl.DataFrame({
     "event_id": ["k1"], "source": ["git"], "kind": ["commit_authored"], "actor_id": ["i"],
     "ts": [dt.datetime(2024, 1, 1, tzinfo=dt.UTC)], "weight": [1.0]}))
