@@ -40,11 +40,12 @@ from orgnet.importers.slack import import_slack
 from orgnet.ingest import ingest
 from orgnet.workspace import Workspace
 
+from ._gitlog import GS, RS, US, git_record
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 CANARY = re.compile(r"CANARY-[a-z_]+-7f3a91", re.IGNORECASE)
 ANY_CANARY = re.compile(r"canary-|7f3a91", re.IGNORECASE)
-RS, US, GS = "\x1e", "\x1f", "\x1d"
 #: JSON keys holding free text in the review and chat formats.
 TEXT_KEYS = frozenset({
     "title", "body", "message", "text", "subject", "description", "commitMessage", "note",
@@ -111,14 +112,6 @@ E3,Dana Boss,dana@acme.example,,Engineering,Data,Manager,{c} performance concern
 E4,Eve Poe,eve@acme.example,E3,Engineering,Data,Engineer,{c}
 E5,Dan Roe,dan@acme.example,E3,Engineering,Data,Engineer,{c}
 """
-
-
-def git_record(sha: str, parents: str, name: str, email: str, when: str, subject: str,
-               trailers: list[str], numstat: list[str]) -> str:
-    head = US.join([sha, parents, name, email, name, email, when, name, email, when, subject,
-                    "".join(t + "\n" for t in trailers)])
-    tail = "\n" + ("\n" + "".join(n + "\n" for n in numstat) if numstat else "")
-    return RS + head + GS + tail
 
 
 def write_git_log(path: Path) -> Path:

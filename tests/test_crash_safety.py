@@ -25,9 +25,10 @@ from orgnet.importers.git import import_git
 from orgnet.ingest import ingest
 from orgnet.workspace import Workspace
 
+from ._gitlog import GS, RS, US
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL semantics are POSIX")
 
-RS, US, GS = "\x1e", "\x1f", "\x1d"
 KILLS_IMPORT = 15
 KILLS_ANALYZE = 10  # analyze has a fixed start-up cost of a few seconds
 SEED = 20240521

@@ -29,9 +29,10 @@ from orgnet.privacy import (
 from orgnet.schema import TABLES
 from orgnet.workspace import Workspace
 
+from ._gitlog import git_record
+
 KEY = b"k" * 32
 OTHER_KEY = b"z" * 32
-RS, US, GS = "\x1e", "\x1f", "\x1d"
 
 ORGCHART = """employee_id,full_name,work_email,manager_employee_id,department,team,title,\
 github_login,slack_user_id
@@ -39,14 +40,6 @@ E0107,Ana Ruiz,ana.ruiz@acme.example,E0002,Engineering,Platform,Engineer,anaruiz
 E0108,Ben Okafor,ben@acme.example,E0002,Engineering,Platform,Engineer,,
 E0002,Dana Boss,dana@acme.example,,Engineering,,VP Engineering,,
 """
-
-
-def git_record(sha: str, parents: str, name: str, email: str, when: str, subject: str,
-               trailers: list[str], numstat: list[str]) -> str:
-    head = US.join([sha, parents, name, email, name, email, when, name, email, when, subject,
-                    "".join(t + "\n" for t in trailers)])
-    tail = "\n" + ("\n" + "".join(n + "\n" for n in numstat) if numstat else "")
-    return RS + head + GS + tail
 
 
 def git_log(tmp: Path) -> Path:
