@@ -86,6 +86,49 @@ def _masked_colsums(x: sp.csr_matrix, yt: sp.csr_matrix, masks: list[sp.csr_matr
     return out
 
 
+#: Base of the packed closed-2-path counts (each count is below every vertex degree).
+_PACK_BITS: Final = 15
+_PACK: Final = 1 << _PACK_BITS
+
+
+def _closed_counts_packed(
+    a: sp.csr_matrix, a_same: sp.csr_matrix
+) -> tuple[np.ndarray, ...]:
+    """Closed 2-path counts ``P``, ``Q``, ``R`` on every arc from one sparse product.
+
+    With ``K = 2**15``, ``X = A + K·A_same`` and ``Y = A + K²·A_same``,
+    ``(X Yᵀ)[a, v] = P + K·R + K²·Q + K³·S`` (``S = A_same A_sameᵀ``); every term is below ``K``
+    when every degree is, so the four counts are read back from the bits of one int64 product.
+    Column sums over the arcs, split by whether the arc stays in its group, give ``P_same``,
+    ``P_diff``, ``Q_same``, ``Q_diff`` and ``R_diff`` (the three products ``_masked_colsums``
+    would compute separately).
+    """
+    n = a.shape[0]
+    a_int = sp.csr_matrix(a, dtype=np.int64)
+    s_int = sp.csr_matrix(a_same, dtype=np.int64)
+    x = sp.csr_matrix(a_int + _PACK * s_int)
+    yt = sp.csr_matrix((a_int + (_PACK * _PACK) * s_int).T)
+    d_int = sp.csr_matrix(a_int - s_int)
+    d_int.eliminate_zeros()
+    sums = np.zeros((5, n), dtype=np.float64)
+    bits = _PACK - 1
+    for rows in _row_blocks(n):
+        prod = x[rows] @ yt
+        for mask, same in ((s_int, True), (d_int, False)):
+            m = sp.csr_matrix(prod.multiply(mask[rows]))
+            v, col = m.data, m.indices
+            p_sum = np.bincount(col, weights=v & bits, minlength=n)
+            q_sum = np.bincount(col, weights=(v >> (2 * _PACK_BITS)) & bits, minlength=n)
+            if same:
+                sums[0] += p_sum
+                sums[2] += q_sum
+            else:
+                sums[1] += p_sum
+                sums[3] += q_sum
+                sums[4] += np.bincount(col, weights=(v >> _PACK_BITS) & bits, minlength=n)
+    return tuple(sums)
+
+
 def _masked_product(x: sp.csr_matrix, yt: sp.csr_matrix, mask: sp.csr_matrix) -> sp.csr_matrix:
     """``(x @ yt) ∘ mask`` as CSR, computed in row blocks."""
     parts = [sp.csr_matrix((x[rows] @ yt).multiply(mask[rows])) for rows in _row_blocks(x.shape[0])]
@@ -203,11 +246,14 @@ def gould_fernandez_counts(adjacency: sp.spmatrix, groups: np.ndarray) -> np.nda
     #   P[a,v] = Σ_c A[a,c] A[v,c]          (all closing c)
     #   Q[a,v] = Σ_c A[a,c] A_same[v,c]     (c in g(v))
     #   R[a,v] = Σ_c A_same[a,c] A[v,c]     (c in g(a))
-    at = sp.csr_matrix(a.T)
-    a_same_t = sp.csr_matrix(a_same.T)
-    p_same, p_diff = _masked_colsums(a, at, [a_same, a_diff])
-    q_same, q_diff = _masked_colsums(a, a_same_t, [a_same, a_diff])
-    (r_diff,) = _masked_colsums(a_same, at, [a_diff])
+    if max(outdeg.max(), indeg.max()) < _PACK:
+        p_same, p_diff, q_same, q_diff, r_diff = _closed_counts_packed(a, a_same)
+    else:  # a vertex with >= 2**15 arcs: three separate products
+        at = sp.csr_matrix(a.T)
+        a_same_t = sp.csr_matrix(a_same.T)
+        p_same, p_diff = _masked_colsums(a, at, [a_same, a_diff])
+        q_same, q_diff = _masked_colsums(a, a_same_t, [a_same, a_diff])
+        (r_diff,) = _masked_colsums(a_same, at, [a_diff])
     coord = coord - q_same                     # g(a) = g(v) = g(c)
     rep = rep - (p_same - q_same)              # g(a) = g(v) != g(c)
     gate = gate - q_diff                       # g(a) != g(v) = g(c)

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from orgnet.analysis import AnalysisContext
+from orgnet.analysis import AnalysisContext, brokerage
 from orgnet.analysis.brokerage import (
     BROKERAGE_ROLES,
     GOULD_FERNANDEZ_SCHEMA,
@@ -201,8 +201,11 @@ def _brute(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.mark.parametrize("packed", [True, False], ids=["one-packed-product", "three-products"])
 @pytest.mark.parametrize("seed", range(40))
-def test_counts_match_brute_force(seed: int) -> None:
+def test_counts_match_brute_force(seed: int, packed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not packed:  # the path taken when some vertex has 2**15 arcs or more
+        monkeypatch.setattr(brokerage, "_PACK", 0)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 16))
     a = (rng.random((n, n)) < rng.random()).astype(float)
