@@ -13,7 +13,9 @@ with peak resident memory (a psutil sampling thread when psutil is installed, el
 ``ru_maxrss``), then runs the kernel comparison of :mod:`benchmarks.kernels`. Results go to
 ``benchmarks/results/bench-<date>.json`` and ``.md`` with the machine's facts.
 
-Options: ``--sizes 10000 100000 --months 12`` (default), ``--quick`` (2,000 people, 6 months, a
+Sizes run smallest first; a size whose peak memory, projected linearly from the largest smaller
+size measured, would exceed 90% of the machine's memory is reported as not run (``--force`` runs
+it). Options: ``--sizes 10000 100000 --months 12`` (default), ``--quick`` (2,000 people, 6 months, a
 5,000-node kernel graph), ``--data DIR`` (where generated organisations are kept and reused),
 ``--no-kernels``.
 """
@@ -354,7 +356,7 @@ def markdown(doc: dict[str, Any]) -> str:
                          f"| {size / 2**20:,.0f} MiB |")
     for s in doc["sizes"]:
         if "error" in s:
-            lines += ["", f"Size {s.get('people')}: {s['error']}"]
+            lines += ["", f"Size {_fmt(s.get('people'))}: {s['error']}"]
     k = doc.get("kernels")
     if k and "rows" in k:
         from benchmarks.kernels import markdown_table
@@ -364,6 +366,30 @@ def markdown(doc: dict[str, Any]) -> str:
     elif k:
         lines += ["", f"Kernels: {k.get('error')}"]
     return "\n".join(lines) + "\n"
+
+
+#: Share of the machine's memory a size may be projected to need and still run.
+_MEMORY_HEADROOM = 0.9
+
+
+def _too_big(people: int, measured: list[tuple[int, float]], memory_gib: float | None) -> str | None:
+    """Why ``people`` should not run here, or None.
+
+    Peak memory grows about linearly with people (events per person are constant in the
+    generator), so the largest smaller size measured in this run projects the peak; a size
+    projected past ``_MEMORY_HEADROOM`` of the machine's memory would end in the OOM killer
+    after the hour it takes to generate, so it is reported instead.
+    """
+    smaller = [(n, peak) for n, peak in measured if n < people]
+    if not smaller or not memory_gib:
+        return None
+    n, peak = max(smaller)
+    projected = peak * people / n
+    if projected <= _MEMORY_HEADROOM * memory_gib:
+        return None
+    return (f"peak memory projected at {projected:,.0f} GiB (linear from {peak:.1f} GiB at "
+            f"{n:,} people) > {_MEMORY_HEADROOM:.0%} of this machine's {memory_gib:.1f} GiB; "
+            "--force runs it anyway")
 
 
 def _verdict(people: int, summary: dict[str, Any]) -> str:
@@ -395,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernel-nodes", type=int, default=20_000)
     parser.add_argument("--no-kernels", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--force", action="store_true",
+                        help="run every size even when a smaller one projects its peak memory "
+                             "past this machine's")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -410,7 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     doc: dict[str, Any] = {"date": today, "machine": machine(), "months": args.months,
                            "seed": args.seed, "targets": {str(k): v for k, v in TARGETS.items()},
                            "sizes": []}
-    for people in args.sizes:
+    measured: list[tuple[int, float]] = []  # (people, peak GiB) of the sizes run so far
+    for people in sorted(args.sizes):
+        skip = None if args.force else _too_big(people, measured, doc["machine"]["memory_gib"])
+        if skip is not None:
+            print(f"== {people:,} people: not run, {skip}", file=sys.stderr, flush=True)
+            doc["sizes"].append({"people": people, "error": f"not run: {skip}"})
+            continue
         print(f"== {people:,} people x {args.months} months", file=sys.stderr, flush=True)
         res = _subprocess_json(["benchmarks.run", "--one", str(people), "--months",
                                 str(args.months), "--seed", str(args.seed), "--data",
@@ -419,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         res.setdefault("people", people)
         if "summary" in res:
             res["verdict"] = _verdict(people, res["summary"])
+            measured.append((people, float(res["summary"]["peak_gib"])))
         doc["sizes"].append(res)
     if not args.no_kernels:
         print(f"== kernels on {args.kernel_nodes:,} nodes", file=sys.stderr, flush=True)

@@ -1,0 +1,33 @@
+"""The benchmark runner's memory pre-flight and its report of sizes it did not run."""
+
+from __future__ import annotations
+
+from benchmarks.run import _too_big, markdown
+
+
+def test_size_projected_past_memory_is_not_run() -> None:
+    why = _too_big(100_000, [(10_000, 4.8)], memory_gib=23.5)
+    assert why is not None
+    assert "48 GiB" in why and "10,000 people" in why and "--force" in why
+
+
+def test_size_that_fits_runs() -> None:
+    assert _too_big(40_000, [(10_000, 4.8)], memory_gib=23.5) is None  # 19.2 <= 21.2
+    assert _too_big(50_000, [(10_000, 4.8)], memory_gib=23.5) is not None  # 24.0 > 21.2
+
+
+def test_projection_uses_largest_smaller_size_only() -> None:
+    # The 20,000 run (peak 3 GiB) projects 100,000 to 15 GiB: fits in 23.5 * 0.9.
+    assert _too_big(100_000, [(2_000, 4.0), (20_000, 3.0)], memory_gib=23.5) is None
+    # A larger size measured earlier says nothing about a smaller one.
+    assert _too_big(10_000, [(100_000, 50.0)], memory_gib=23.5) is None
+    # Nothing measured yet, or memory unknown: run.
+    assert _too_big(100_000, [], memory_gib=23.5) is None
+    assert _too_big(100_000, [(10_000, 4.8)], memory_gib=None) is None
+
+
+def test_markdown_lists_a_size_not_run() -> None:
+    doc = {"date": "2026-11-21", "machine": {"cores": 2},
+           "sizes": [{"people": 100_000, "error": "not run: projected 48 GiB"}]}
+    text = markdown(doc)
+    assert "Size 100,000: not run: projected 48 GiB" in text
