@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -26,6 +27,8 @@ BIDI_AND_CONTROL: Final = re.compile(
 _WS: Final = re.compile(r"\s+")
 _SLUG: Final = re.compile(r"[^a-z0-9]+")
 _EMAIL: Final = re.compile(r"^[^\s@]+@[^\s@]+$")
+#: Normalised forms are cached: identity resolution re-reads every identity at each ingest.
+_CACHE: Final = 1 << 18
 
 
 def stable_hash(*parts: object, length: int = 16) -> str:
@@ -59,6 +62,7 @@ def _has_surrogates(value: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def normalize_email(value: str | None) -> str | None:
     """Lower-cased, cleaned e-mail address, or ``None`` when it is not an address."""
     value = clean(value)
@@ -68,6 +72,7 @@ def normalize_email(value: str | None) -> str | None:
     return value if _EMAIL.match(value) else None
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def normalize_handle(value: str | None) -> str | None:
     """Lower-cased login or username without a leading ``@``."""
     value = clean(value)
@@ -76,6 +81,7 @@ def normalize_handle(value: str | None) -> str | None:
     return value.lstrip("@").lower() or None
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def normalize_name(value: str | None) -> str | None:
     """Accent-free, lower-case full name used for name matching ("Jöhn  Doe" -> "john doe")."""
     value = clean(value)

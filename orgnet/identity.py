@@ -21,6 +21,7 @@ Claims. Org-chart and alias evidence is stored as identity rows with ``origin`` 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -93,7 +94,12 @@ def is_shared_address(email: str | None) -> bool:
 
 def is_bot_handle(*values: str | None) -> bool:
     """True when a name, login or e-mail looks like an automation account."""
-    return any(v and BOT_PATTERNS.search(v.strip()) for v in values)
+    return any(v and _looks_like_bot(v) for v in values)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _looks_like_bot(value: str) -> bool:
+    return BOT_PATTERNS.search(value.strip()) is not None
 
 
 class _UnionFind:
