@@ -1,0 +1,55 @@
+"""The import builder turns its row buffers into polars chunks; results do not depend on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from orgnet.importers import _base
+from orgnet.importers.orgchart import import_orgchart
+from orgnet.importers.slack import import_slack
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _tables(result: _base.ImportResult) -> dict[str, pl.DataFrame]:
+    return {**result.tables, "rejects": result.rejects}
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5])
+def test_slack_import_same_with_tiny_chunks(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = import_slack(FIXTURES / "slack" / "export")
+    monkeypatch.setattr(_base, "_CHUNK_ROWS", chunk)
+    chunked = import_slack(FIXTURES / "slack" / "export")
+    assert whole.tables["interactions"].height > 3 * chunk  # several chunks were made
+    assert chunked.counts == whole.counts
+    assert chunked.record_status == whole.record_status
+    for name, frame in _tables(whole).items():
+        assert_frame_equal(_tables(chunked)[name], frame, check_exact=True)
+
+
+def test_orgchart_claim_removal_reaches_rows_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = FIXTURES / "orgchart" / "duplicate_email.csv"
+    whole = import_orgchart(path)
+    monkeypatch.setattr(_base, "_CHUNK_ROWS", 1)  # every row in its own chunk before removal
+    chunked = import_orgchart(path)
+    assert chunked.counts == whole.counts
+    for name, frame in _tables(whole).items():
+        assert_frame_equal(_tables(chunked)[name], frame, check_exact=True)
+
+
+def test_remove_rows_across_chunks_and_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_base, "_CHUNK_ROWS", 2)
+    b = _base.ImportBuilder("hris", "chart.csv")
+    for i in range(5):  # two chunks of two rows, one row still buffered
+        b.begin(line=i + 1)
+        b.add("identities", identity_id=f"id{i}", source="email", origin="hris",
+              email=f"p{i}@example.com", person_id=f"e{i % 2}")
+    removed = b.remove_rows("identities", lambda r: r["person_id"] == "e0")
+    assert removed == 3
+    result = b.finish()
+    claims = result.tables["identities"].filter(pl.col("origin") == "hris")
+    assert claims["identity_id"].to_list() == ["id1", "id3"]
