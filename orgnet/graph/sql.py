@@ -62,15 +62,21 @@ def _in(values: frozenset[str]) -> str:
     return "(" + ", ".join(_lit(v) for v in sorted(values)) + ")"
 
 
+def _window_where(alias: str, options: GraphOptions) -> str:
+    """The window filter on ``alias.ts`` (``since <= ts < until``) as a WHERE condition."""
+    where = ["TRUE"]
+    if options.window.since is not None:
+        where.append(f"{alias}.ts >= {_lit(options.window.since)}")
+    if options.window.until is not None:
+        where.append(f"{alias}.ts < {_lit(options.window.until)}")
+    return " AND ".join(where)
+
+
 def _person_events(options: GraphOptions) -> str:
     kw = dict(options.kind_weights)
     weights = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(kw.items()))
     weight = f"CASE i.kind {weights} ELSE 1.0 END" if kw else "1.0"
-    where = ["TRUE"]
-    if options.window.since is not None:
-        where.append(f"i.ts >= {_lit(options.window.since)}")
-    if options.window.until is not None:
-        where.append(f"i.ts < {_lit(options.window.until)}")
+    where = _window_where("i", options)
     bots = "WHERE NOT actor_bot AND NOT target_bot" if options.exclude_bots else ""
     return f"""
 ev AS (
@@ -84,7 +90,7 @@ ev AS (
   FROM interactions i
   LEFT JOIN identity_map a ON a.identity_id = i.actor_id
   LEFT JOIN identity_map t ON t.identity_id = i.target_id
-  WHERE {' AND '.join(where)}
+  WHERE {where}
 ),
 pe AS (
   SELECT event_id, kind, artifact_id, value, actor,
@@ -128,18 +134,14 @@ raw AS (SELECT * FROM direct UNION ALL SELECT * FROM pairs)"""
 def _coedit(options: GraphOptions) -> str:
     if options.coedit_depth is not None:
         raise ValueError("edges_sql: coedit_depth is not supported; aggregate paths upstream")
-    where = ["TRUE"]
-    if options.window.since is not None:
-        where.append(f"t.ts >= {_lit(options.window.since)}")
-    if options.window.until is not None:
-        where.append(f"t.ts < {_lit(options.window.until)}")
+    where = _window_where("t", options)
     bots = "AND NOT COALESCE(a.is_bot, FALSE)" if options.exclude_bots else ""
     cap = float(options.changeset_cap)
     return f"""
 tp AS (
   SELECT t.artifact_id, t.path, COALESCE(a.person_id, t.actor_id) AS person
   FROM touches t LEFT JOIN identity_map a ON a.identity_id = t.actor_id
-  WHERE {' AND '.join(where)} {bots}
+  WHERE {where} {bots}
 ),
 tw AS (
   SELECT person, path, COUNT(*) OVER (PARTITION BY artifact_id) AS n_files
