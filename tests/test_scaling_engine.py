@@ -41,6 +41,21 @@ def test_duckdb_edges_equal_polars(sample_ws: Workspace, view: str, windowed: bo
     assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def test_duckdb_reads_a_workspace_whose_path_has_quotes(sample_ws: Workspace,
+                                                        tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb", reason="duckdb not installed (pip install duckdb)")
+    import shutil
+
+    from orgnet.graph.sql import duckdb_edges
+
+    moved = tmp_path / "o'brien \"team\"" / "ws"
+    shutil.copytree(sample_ws.path, moved)
+    expected = duckdb_edges(sample_ws, "review", connection=duckdb.connect())
+    got = duckdb_edges(moved, "review", connection=duckdb.connect())
+    assert expected.height > 50
+    assert_frame_equal(got, expected)
+
+
 def test_sql_is_one_statement_without_engine_specific_functions() -> None:
     sql = edges_sql("communication")
     assert sql.startswith("WITH ") and sql.count(";") == 0

@@ -234,8 +234,9 @@ def duckdb_edges(
     for table in ("interactions", "touches"):
         files = [str(p) for p in ws._files(table)]
         if files:
+            paths = ", ".join(_lit(f) for f in files)  # SQL string literals, quotes doubled
             con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS "
-                        f"SELECT * FROM read_parquet({files!r})")
+                        f"SELECT * FROM read_parquet([{paths}])")
         else:
             con.register(table, ws.read(table).to_arrow())
     con.execute("SET TimeZone = 'UTC'")
