@@ -326,7 +326,7 @@ def _review_command(source: str, help_text: str) -> None:
         fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
         options = _window(since, until)
         run_import(workspace, source, path, fn, options, strict=strict, force=force,
-               pseudonymize=pseudonymize, reidentify_map=reidentify_map)
+                   pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 
     command.__doc__ = help_text
     import_app.command(source)(command)

@@ -53,3 +53,24 @@ def test_remove_rows_across_chunks_and_buffer(monkeypatch: pytest.MonkeyPatch) -
     result = b.finish()
     claims = result.tables["identities"].filter(pl.col("origin") == "hris")
     assert claims["identity_id"].to_list() == ["id1", "id3"]
+
+
+@pytest.mark.parametrize("parts", [
+    ("github", None, "review_approved", "gh:a/b#1", "review", "1:2", "i1", "i2", None),
+    ("slack", "T01", "chat_message", None, "message", "C1:1700000000.000100", "i1", None, None),
+    ("git", "repo", "commit_trailer", "sha", "", "", "i1", "i2", "Reviewed-by"),
+    ("mbox", None, "email_reply", None, None, None, "ü\u2028", "x\x1fy", "é"),
+])
+def test_event_id_is_stable_hash_of_its_parts(parts: tuple[object, ...]) -> None:
+    """``ImportBuilder.event`` inlines ``stable_hash`` for speed; both must give the same id."""
+    import datetime as dt
+
+    from orgnet._text import stable_hash
+
+    source, instance, kind, artifact, ref0, ref1, actor, target, value = parts
+    b = _base.ImportBuilder(str(source), "input", instance=instance)  # type: ignore[arg-type]
+    b.begin(line=1)
+    got = b.event(str(kind), str(actor), ts=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                  artifact_id=artifact, target_id=target, value=value,  # type: ignore[arg-type]
+                  raw_ref=(ref0, ref1))  # type: ignore[arg-type]
+    assert got == stable_hash(*parts, length=20)
