@@ -71,22 +71,21 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
         return
     from orgnet.importers._base import merge_results
 
-    tasks: list[tuple[float, int, int, dict[str, Any]]] = []  # (size, job, shard, options)
+    # (job, shard, options) in ingest order: a file that finishes early is ingested here while
+    # the pool works on.
+    tasks: list[tuple[int, int, dict[str, Any]]] = []
     for i in big:
         _name, path, target, opts = jobs[i]
         n = _n_shards(target, path, workers)
-        size = path.stat().st_size
         if n == 1:
-            tasks.append((size, i, 0, opts))
+            tasks.append((i, 0, opts))
         else:
-            tasks.extend((size / n, i, k, {**opts, "shard": (k, n)}) for k in range(n))
-    # In ingest order: a file that finishes early is ingested here while the pool works on.
-    tasks.sort(key=lambda t: (t[1], t[2]))
+            tasks.extend((i, k, {**opts, "shard": (k, n)}) for k in range(n))
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
         futures: dict[int, list[tuple[int, Any]]] = {}
-        for _size, i, k, opts in tasks:
+        for i, k, opts in tasks:
             futures.setdefault(i, []).append(
                 (k, pool.submit(_run_importer, jobs[i][2], jobs[i][1], opts)))
         for i, (_name, path, target, opts) in enumerate(jobs):
