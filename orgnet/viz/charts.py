@@ -305,7 +305,7 @@ def ei_expectation_bars(
     fig.update_xaxes(range=[-1.05, 1.05], title_text="E-I index (-1 all inside, +1 all outside)",
                      zeroline=True, zerolinecolor="#888888")
     return figure_layout(fig, title, height=max(300, 30 * n + 140), barmode="group",
-                   legend={"orientation": "h", "y": -0.15 if n < 8 else -0.06})
+                         legend={"orientation": "h", "y": -0.15 if n < 8 else -0.06})
 
 
 # -- gatekeeping ----------------------------------------------------------------------------------
@@ -575,8 +575,8 @@ def findings_by_kind_bar(
     fig.update_yaxes(title_text="findings", dtick=1 if max([*highs, *others, 0]) < 10 else None)
     fig.update_xaxes(tickangle=-30)
     return figure_layout(fig, title, height=360, barmode="stack",
-                   legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
-                           "xanchor": "right"})
+                         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
+                                 "xanchor": "right"})
 
 
 def severity_histogram(
