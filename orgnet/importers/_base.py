@@ -226,6 +226,48 @@ class ImportBuilder:
         self._record = record
         return self._rec
 
+    def begin_many(self, statuses: Sequence[str], skipped: Counter[str] | None = None) -> int:
+        """Start ``len(statuses)`` records at once; returns the index of the first.
+
+        For importers that build rows column-wise: each status is ``"ok"`` or ``"skipped"``,
+        ``skipped`` counts the skip reasons (it must add up to the skipped statuses). Rows of
+        these records are added with :meth:`add_frame`, their ``_rec`` in the returned range.
+        """
+        reasons = skipped or Counter()
+        n_skipped = sum(1 for s in statuses if s == "skipped")
+        if n_skipped != sum(reasons.values()) or any(s not in ("ok", "skipped") for s in statuses):
+            raise ValueError("begin_many: statuses must be ok/skipped and match the skip reasons")
+        first = self._rec + 1
+        self._rec += len(statuses)
+        self._status.extend(statuses)
+        self._skipped.update(reasons)
+        self._rec_override = None
+        self._line = self._record = None
+        if self._progress is not None and statuses and (
+            first // _PROGRESS_EVERY != (self._rec + 1) // _PROGRESS_EVERY
+        ):
+            self._progress(self._rec)
+        return first
+
+    def add_frame(self, table: str, frame: pl.DataFrame) -> None:
+        """Append rows built column-wise: ``frame`` has the table's columns and ``_rec``.
+
+        Columns are cast to the canonical types (a missing column is null); every ``_rec``
+        must name a record begun already.
+        """
+        if frame.height == 0:
+            return
+        store = self._store(table)
+        unknown = set(frame.columns) - set(store.names)
+        if unknown:
+            raise ValueError(f"table {table!r}: unknown column(s) {sorted(unknown)}")
+        recs = frame.get_column(_REC)
+        if recs.null_count() or recs.min() < 0 or recs.max() > self._rec:  # type: ignore[operator]
+            raise ValueError("add_frame: _rec outside the records begun so far")
+        store.append_frame(frame)
+        if table == "interactions":
+            self._events += frame.height
+
     def attach(self, rec: int) -> None:
         """Make an earlier record current again, to add rows or problems to it."""
         if not 0 <= rec <= self._rec:
@@ -576,6 +618,18 @@ class _Columns:
         _drain(map(list.append, data, values))
         if len(data[0]) >= _CHUNK_ROWS:
             self._flush()
+
+    def append_frame(self, frame: pl.DataFrame) -> None:
+        self._flush()  # rows buffered before the frame stay before it
+        schema = SCHEMAS[self.table]
+        cols = []
+        for name in self.names:
+            dtype = pl.Int64 if name == _REC else schema[name]
+            if name in frame.columns:
+                cols.append(frame.get_column(name).cast(dtype))
+            else:
+                cols.append(pl.Series(name, [None] * frame.height, dtype=dtype))
+        self.chunks.append(pl.DataFrame(cols))
 
     def _flush(self) -> None:
         if self.data[0]:

@@ -1,0 +1,528 @@
+"""Columnar reading of plain Slack day files: DuckDB parses, polars applies the message rules.
+
+The reference path of :mod:`orgnet.importers.slack` parses each day file into Python objects
+and handles one message at a time (about 25 µs per message). Most day files of a large export
+are *plain*: every message is an ordinary message from a user listed in ``users.json``, with
+well-typed fields. For those this module does the same work column-wise:
+
+1. :func:`parse_days` parses a batch of day files in one DuckDB ``read_json`` call. Each file is
+   wrapped as ``{"f": i, "k": nonce, "m": [<file bytes>]}``; a file is taken only when its
+   record comes back in sequence with the random nonce and exactly one value in ``m``, so a
+   file that is not a single JSON value cannot pose as (part of) another. Files DuckDB's parser
+   is laxer about than the reference parser (trailing commas, NaN, lone surrogates, a byte-order
+   mark, not an array) are left to the reference path before parsing. A batch DuckDB refuses is
+   split in halves until the failing files are found.
+2. :func:`plain_messages` types and checks every field the importer reads, with the reference
+   path's rules. A day file with any message outside the plain case (a bot, an unknown user, an
+   unknown subtype, a malformed field, a mention of someone not in ``users.json``) goes to the
+   reference path whole, which gives it exactly the reference treatment, rejects included.
+3. :func:`run_events` turns the messages of consecutive plain files into the same events,
+   records and skip counts as the reference path, in the same order.
+
+Duplicate keys are refused (the file goes to the reference path, which rejects it) in every
+object whose keys the importer reads: a message and its reactions, and ``blocks`` when they are
+read for mentions. A key repeated in a part of a message orgnet never reads (an attachment, a
+file) does not change what is imported and is not looked at, as FORMATS §17.2 asks for
+security-relevant objects only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import duckdb
+import polars as pl
+
+__all__ = ["Day", "Plain", "event_ids", "parse_days", "plain_messages", "run_events"]
+
+#: Raw bytes of day files parsed per DuckDB call.
+BATCH_BYTES: Final = 24 << 20
+#: DuckDB's parser accepts trailing commas and NaN/Infinity, which the reference parser refuses:
+#: files with them (or anything that looks like them, inside a string too) take the reference
+#: path. DuckDB refuses lone surrogate escapes and invalid UTF-8 itself.
+_TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
+_WS: Final = b" \t\r\n"
+_TS: Final = r"^[0-9]{1,12}(?:\.[0-9]{1,9})?$"
+_ID: Final = r"^[A-Z0-9][A-Z0-9_-]{1,40}$"
+#: First whole second past the year 2200 (the reference path rejects later timestamps).
+_MAX_WHOLE: Final = 7_289_654_400
+_NULL_TYPES: Final = (None, "NULL")
+#: Batches go to a memory file system when there is one.
+_TMP: Final = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+_MSG_SQL: Final = """
+SELECT f, k, len(m) AS nm, [
+  {'ts_t': json_type(x.ts), 'ts': json_extract_string(x.ts, '$'),
+   'sub_t': json_type(x.subtype), 'sub': json_extract_string(x.subtype, '$'),
+   'thr_t': json_type(x.thread_ts), 'thr': json_extract_string(x.thread_ts, '$'),
+   'user_t': json_type(x."user"), 'user': json_extract_string(x."user", '$'),
+   'bot_t': json_type(x.bot_id), 'bot': json_extract_string(x.bot_id, '$'),
+   'uname_t': json_type(x.username), 'uname': json_extract_string(x.username, '$'),
+   'pname_t': json_type(x.bot_profile.name),
+   'pname': json_extract_string(x.bot_profile.name, '$'),
+   'comment_t': json_type(x.comment),
+   'text_t': json_type(x.text), 'text': json_extract_string(x.text, '$'),
+   'par_t': json_type(x.parent_user_id), 'par': json_extract_string(x.parent_user_id, '$'),
+   'blocks': CAST(x.blocks AS VARCHAR),
+   'rx': [{'name_t': json_type(r.name), 'name': json_extract_string(r.name, '$'),
+           'users_t': json_type(r.users), 'users': json_extract_string(r.users, '$[*]'),
+           'users_ty': json_type(r.users, '$[*]')} for r in x.reactions]}
+  for x in m[1]] AS msgs
+FROM read_json(?, format = ?, columns = {
+  f: 'BIGINT', k: 'VARCHAR',
+  m: 'STRUCT(ts JSON, "user" JSON, subtype JSON, thread_ts JSON, text JSON, bot_id JSON,
+             username JSON, bot_profile STRUCT(name JSON), comment JSON,
+             parent_user_id JSON, blocks JSON, reactions STRUCT(name JSON, users JSON)[])[][]'})
+"""
+
+
+@dataclass
+class Day:
+    """One day file of a batch: its conversation, member name and bytes (or the read error)."""
+
+    conv: Any
+    member: str
+    raw: bytes | Exception
+
+
+@dataclass
+class Plain:
+    """Plain messages of a batch: one row per message of a plain file, in import order."""
+
+    messages: pl.DataFrame
+    plain_files: set[int]
+    #: (f, line, _s, target_id): mentioned identities, in order of appearance.
+    mentions: pl.DataFrame
+    #: (f, line, _s, artifact_id, value): references found in the text.
+    references: pl.DataFrame
+    #: (f, line, _s, reactor, value): one row per reacting user and emoji.
+    reactions: pl.DataFrame
+
+
+def event_ids(con: Any, keys: pl.Series) -> pl.Series:
+    """``stable_hash`` of event-id keys (SHA-1, first 20 hex digits), in DuckDB, in order."""
+    frame = pl.DataFrame({"k": keys})
+    ids: pl.Series = con.sql("SELECT left(sha1(k), 20) AS h FROM frame").pl().get_column("h")
+    if ids.len() != keys.len():
+        raise RuntimeError("event ids out of step")
+    return ids
+
+
+def _suspect(raw: bytes, nonce: bytes) -> bool:
+    head = raw[:1]
+    if head != b"[":
+        head = raw.lstrip(_WS)[:1]
+    return (head != b"[" or nonce in raw or b"NaN" in raw or b"Infinity" in raw
+            or _TRAILING_COMMA.search(raw) is not None)
+
+
+def parse_days(con: Any, days: Sequence[Day]) -> tuple[pl.DataFrame, set[int]]:
+    """Parse the day files DuckDB reads exactly as the reference parser would.
+
+    Returns
+    -------
+    (files, parsed)
+        ``files``: one row per parsed file (``f`` = index in ``days``, ``msgs`` = its messages
+        as typed fields); ``parsed``: the indices in ``files``.
+    """
+    nonce = secrets.token_hex(16).encode()
+    todo = [i for i, d in enumerate(days)
+            if isinstance(d.raw, bytes) and not _suspect(d.raw, nonce)]
+    frames: list[pl.DataFrame] = []
+    stack = [todo] if todo else []
+    while stack:
+        group = stack.pop()
+        frame = _parse_group(con, days, group, nonce)
+        if frame is not None:
+            frames.append(frame)
+        elif len(group) > 1:  # find the files DuckDB refuses: halves, in order
+            half = len(group) // 2
+            stack.extend([group[half:], group[:half]])
+    if not frames:
+        return pl.DataFrame(), set()
+    files = pl.concat(frames).sort("f")
+    return files, set(files.get_column("f").to_list())
+
+
+def _parse_group(con: Any, days: Sequence[Day], group: list[int],
+                 nonce: bytes) -> pl.DataFrame | None:
+    raws = [days[i].raw for i in group]
+    multiline = any(b"\n" in r or b"\r" in r for r in raws)  # type: ignore[operator]
+    head = b'{"f":%d,"k":"' + nonce + b'","m":['
+    parts = [head % i + r + b"]}" for i, r in zip(group, raws, strict=True)]  # type: ignore[operator]
+    if multiline:  # pretty-printed files: one JSON array of records
+        blob, fmt = b"[" + b",".join(parts) + b"]", "array"
+    else:
+        blob, fmt = b"\n".join(parts), "newline_delimited"
+    fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-slack-", dir=_TMP)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        del blob, parts
+        try:
+            frame: pl.DataFrame = con.sql(_MSG_SQL, params=[path, fmt]).pl()
+        except duckdb.Error:  # any refusal: the reference path decides
+            return None
+    finally:
+        os.unlink(path)
+    # Each file exactly once, in order, with the nonce and one value: nothing spliced.
+    if (frame.height != len(group) or frame.get_column("f").to_list() != group
+            or not (frame.get_column("k") == nonce.decode()).all()
+            or not (frame.get_column("nm") == 1).all()):
+        return None if len(group) == 1 else _split(con, days, group, nonce)
+    return frame.select("f", "msgs")
+
+
+def _split(con: Any, days: Sequence[Day], group: list[int], nonce: bytes) -> pl.DataFrame | None:
+    frames = [f for f in (_parse_group(con, days, [i], nonce) for i in group) if f is not None]
+    return pl.concat(frames) if frames else None
+
+
+def plain_messages(
+    files: pl.DataFrame,
+    days: Sequence[Day],
+    *,
+    users: dict[str, str],
+    bot_users: set[str],
+    bot_identity: Callable[[str], str],
+    plain_subtypes: frozenset[str],
+    notice_subtypes: frozenset[str],
+    conv_targets: Callable[[Any], tuple[str, ...] | None],
+    mentions: Callable[[str | None, str | None], list[str] | None],
+    references: Callable[[str], list[tuple[str | None, str]]],
+    clean_emoji: Callable[[str], str | None],
+) -> Plain:
+    """Check every message of the parsed files; keep the files whose messages are all plain.
+
+    Parameters
+    ----------
+    users
+        Slack user id -> identity id of every user in ``users.json``.
+    bot_users
+        The user ids among them that are bots.
+    bot_identity
+        A ``bot_id`` -> its identity id.
+    conv_targets
+        The identity ids of a DM's or MPIM's members (``()`` for other conversations), or
+        ``None`` when a member is not in ``users.json``.
+    mentions
+        ``(blocks_json, text)`` -> mentioned user ids as the reference path finds them, or
+        ``None`` when the blocks cannot be read.
+    references
+        Text -> ``(artifact_id, value)`` of each reference.
+    clean_emoji
+        The reference path's cleaning of a reaction name (``None``: not a usable name).
+    """
+    if files.height == 0:
+        return Plain(pl.DataFrame(), set(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
+    m = (files.with_columns(pl.col("msgs").list.len().alias("_n"))
+         .explode("msgs")
+         .filter(pl.col("msgs").is_not_null())
+         .with_columns(pl.int_range(1, pl.len() + 1).over("f").alias("line"))
+         .unnest("msgs"))
+    ts_ok = (
+        (pl.col("ts_t") == "VARCHAR") & pl.col("ts").str.contains(_TS)
+        & (pl.col("ts").str.split(".").list.first().cast(pl.Int64, strict=False) < _MAX_WHOLE)
+    )
+    sub = pl.when(pl.col("sub_t").is_in(_NULL_TYPES) | pl.col("sub_t").is_null()).then(pl.lit(""))
+    sub = sub.when(pl.col("sub_t") == "VARCHAR").then(pl.col("sub")).otherwise(None)
+    m = m.with_columns(sub.alias("subtype"), ts_ok.alias("ts_ok"))
+    notice = pl.col("subtype").is_in(list(notice_subtypes))
+    null = {c: pl.col(c).is_null() | (pl.col(c) == "NULL") for c in
+            ("thr_t", "bot_t", "text_t", "par_t")}
+    thr_valid = (pl.col("thr").str.contains(_TS) & (
+        pl.col("thr").str.split(".").list.first().cast(pl.Int64, strict=False) < _MAX_WHOLE))
+    thread_ok = null["thr_t"] | ((pl.col("thr_t") == "VARCHAR")
+                                 & ((pl.col("thr") == pl.col("ts")) | thr_valid))
+    user_map = pl.DataFrame({"user": list(users), "actor": list(users.values())},
+                            schema={"user": pl.String, "actor": pl.String})
+    m = m.join(user_map, on="user", how="left", maintain_order="left")
+    # Bots: a user flagged by the message (bot_id, bot_message) is marked a bot; a message
+    # with no user is the bot's own (bot_id), named by username or bot_profile.name.
+    bot_hint = (pl.col("subtype") == "bot_message") | ~null["bot_t"]
+    no_user = pl.col("user_t").is_null() | (pl.col("user_t") == "NULL")
+    as_bot = no_user & (pl.col("bot_t") == "VARCHAR") & pl.col("bot").str.contains(_ID)
+    bot_ids = m.filter(as_bot).get_column("bot").unique().to_list()
+    bot_map = pl.DataFrame({"bot": bot_ids, "bot_actor": [bot_identity(x) for x in bot_ids]},
+                           schema={"bot": pl.String, "bot_actor": pl.String})
+    m = m.join(bot_map, on="bot", how="left", maintain_order="left").with_columns(
+        pl.when(as_bot).then(pl.col("bot_actor")).otherwise(
+            pl.when(~no_user & (pl.col("user_t") == "VARCHAR")).then(pl.col("actor"))
+        ).alias("actor"),
+        # (native id, username) of the identity the reference path registers per message
+        pl.when(as_bot).then(pl.col("bot")).when(
+            bot_hint & pl.col("user").is_in(list(bot_users)).not_()).then(pl.col("user"))
+        .alias("id_native"),
+        pl.when(as_bot & (pl.col("uname_t") == "VARCHAR")).then(pl.col("uname"))
+        .alias("id_uname"),
+        pl.when(as_bot & (pl.col("pname_t") == "VARCHAR")).then(pl.col("pname"))
+        .alias("id_pname"),
+    )
+    m = m.join(user_map.rename({"user": "par", "actor": "parent"}), on="par", how="left",
+               maintain_order="left")
+    # Only a string parent_user_id names a user (a number's text could equal an id).
+    m = m.with_columns(pl.when(pl.col("par_t") == "VARCHAR").then(pl.col("parent")))
+    is_reply = null["thr_t"].not_() & (pl.col("thr") != pl.col("ts"))
+    parent_ok = (null["par_t"] | (pl.col("par_t") != "VARCHAR") | pl.col("parent").is_not_null()
+                 | is_reply.not_())
+    message_ok = (
+        pl.col("subtype").is_in(list(plain_subtypes)) & thread_ok & pl.col("actor").is_not_null()
+        & ~(no_user & (pl.col("comment_t") == "OBJECT").fill_null(False))
+        & (null["text_t"] | (pl.col("text_t") == "VARCHAR")) & parent_ok
+    )
+    m = m.with_columns(
+        (pl.col("ts_ok") & (notice | message_ok)).alias("ok"),
+        notice.alias("notice"),
+        is_reply.fill_null(False).alias("is_reply"),
+    )
+    # Files that fail here go to the reference path; the rest is checked further below.
+    bad = set(m.filter(~pl.col("ok").fill_null(False)).get_column("f").to_list())
+    m = m.filter(~pl.col("f").is_in(list(bad)))
+
+    # Conversations: DM/MPIM member targets.
+    conv_rows = {}
+    for f in m.get_column("f").unique().to_list():
+        targets = conv_targets(days[f].conv)
+        if targets is None:
+            bad.add(f)
+        conv_rows[f] = list(targets or ())
+    m = m.filter(~pl.col("f").is_in(list(bad)))
+
+    # Reactions: every entry a usable name and users all in users.json.
+    rx = (m.select("f", "line", "rx").filter(pl.col("rx").is_not_null())
+          .with_columns(pl.int_ranges(pl.col("rx").list.len()).alias("ri"))
+          .explode("rx", "ri").filter(pl.col("rx").is_not_null() | pl.col("ri").is_not_null())
+          .unnest("rx"))
+    names: dict[str, str | None] = {}
+    if rx.height:
+        rx_bad = rx.filter(
+            (pl.col("name_t") != "VARCHAR") | pl.col("name_t").is_null()
+            | ~(pl.col("users_t").is_null() | (pl.col("users_t") == "ARRAY"))
+        )
+        bad.update(rx_bad.get_column("f").to_list())
+        for name in rx.get_column("name").drop_nulls().unique().to_list():
+            names[name] = clean_emoji(name)
+        rx = rx.with_columns(pl.col("name").replace_strict(names, default=None,
+                                                           return_dtype=pl.String).alias("emoji"))
+        bad.update(rx.filter(pl.col("emoji").is_null() & (pl.col("name_t") == "VARCHAR"))
+                   .get_column("f").to_list())
+        ru = (rx.filter(pl.col("users").is_not_null())
+              .select("f", "line", "ri", "users", "users_ty")
+              .with_columns(pl.int_ranges(pl.col("users").list.len()).alias("ui"))
+              .explode("users", "users_ty", "ui")
+              .filter(pl.col("users_ty") == "VARCHAR")
+              .join(user_map.rename({"user": "users", "actor": "reactor"}), on="users",
+                    how="left", maintain_order="left"))
+        bad.update(ru.filter(pl.col("reactor").is_null()).get_column("f").to_list())
+    else:
+        ru = pl.DataFrame()
+
+    # Mentions and references: the reference functions, on the texts that can hold any.
+    need = m.filter(~pl.col("notice") & ~pl.col("f").is_in(list(bad)) & (
+        pl.col("blocks").str.contains('"user"', literal=True).fill_null(False)
+        | pl.col("text").str.contains("<@", literal=True).fill_null(False)
+        | pl.col("text").str.contains("/", literal=True).fill_null(False)
+        | ~(pl.col("blocks").is_null() | pl.col("blocks").is_in(
+            ["null", "[]", "{}", "false", '""', "0"]) | pl.col("blocks").str.starts_with("[")
+            | pl.col("blocks").str.starts_with("{"))
+    )).select("f", "line", "blocks", "text")
+    mf: list[int] = []
+    ml: list[int] = []
+    ms: list[int] = []
+    mt: list[str] = []
+    rf: list[int] = []
+    rl: list[int] = []
+    rs: list[int] = []
+    ra: list[str | None] = []
+    rv: list[str] = []
+    for f, line, blocks, text in need.iter_rows():
+        found = mentions(blocks, text)
+        if found is None or any(u not in users for u in found):
+            bad.add(f)
+            continue
+        for j, u in enumerate(found):
+            mf.append(f)
+            ml.append(line)
+            ms.append(j)
+            mt.append(users[u])
+        if text and "/" in text:
+            for j, (artifact, value) in enumerate(references(text)):
+                rf.append(f)
+                rl.append(line)
+                rs.append(j)
+                ra.append(artifact)
+                rv.append(value)
+    keep = pl.col("f").is_in(list(bad)).not_()
+    ments = pl.DataFrame({"f": mf, "line": ml, "_s": ms, "target_id": mt},
+                         schema={"f": pl.Int64, "line": pl.Int64, "_s": pl.Int64,
+                                 "target_id": pl.String})
+    refs = pl.DataFrame({"f": rf, "line": rl, "_s": rs, "artifact_id": ra, "value": rv},
+                        schema={"f": pl.Int64, "line": pl.Int64, "_s": pl.Int64,
+                                "artifact_id": pl.String, "value": pl.String})
+    if rx.height:
+        reacts = (ru.filter(keep)
+                  .unique(["f", "line", "ri", "reactor"], keep="first", maintain_order=True)
+                  .join(rx.select("f", "line", "ri", "emoji"), on=["f", "line", "ri"],
+                        how="left", maintain_order="left")
+                  .select("f", "line", (pl.col("ri") * (1 << 20) + pl.col("ui")).alias("_s"),
+                          "reactor", pl.col("emoji").str.slice(0, 100).alias("value")))
+    else:
+        reacts = pl.DataFrame(schema={"f": pl.Int64, "line": pl.Int64, "_s": pl.Int64,
+                                      "reactor": pl.String, "value": pl.String})
+    targets = pl.DataFrame({"f": list(conv_rows), "dm_targets": list(conv_rows.values())},
+                           schema={"f": pl.Int64, "dm_targets": pl.List(pl.String)})
+    m = m.filter(keep).join(targets, on="f", how="left", maintain_order="left")
+    frac = pl.col("ts").str.split(".").list.get(1, null_on_oob=True).fill_null("")
+    m = m.with_columns(
+        pl.col("ts").str.split(".").list.first().cast(pl.Int64).alias("sec"),
+        (frac + "000000000").str.slice(0, 9).cast(pl.Int64).alias("frac9"),
+    ).with_columns(
+        pl.from_epoch(pl.col("sec") * 1_000_000 + pl.col("frac9") // 1000, time_unit="us")
+        .dt.replace_time_zone("UTC").alias("when"),
+    ).sort("f", "sec", "frac9", "line", maintain_order=True)
+    plain = {f for f in files.get_column("f").to_list() if f not in bad}
+    return Plain(m.drop("rx", "blocks", "text"), plain, ments.filter(keep), refs.filter(keep),
+                 reacts)
+
+
+def run_events(
+    run: pl.DataFrame,
+    mentions: pl.DataFrame,
+    references: pl.DataFrame,
+    reactions: pl.DataFrame,
+    *,
+    first_rec: int,
+    containers: dict[int, tuple[str, str]],
+    roots: dict[tuple[str, str], str],
+    since: Any,
+    until: Any,
+    hash_keys: Callable[[pl.Series], pl.Series],
+) -> tuple[list[str], Counter[str], pl.DataFrame, list[tuple[tuple[str, str], str]]]:
+    """Records, skips, events and new thread roots of the messages of consecutive plain files.
+
+    Parameters
+    ----------
+    run
+        Rows of :attr:`Plain.messages` for the files of the run, in import order.
+    mentions, references, reactions
+        The matching frames of :class:`Plain` (rows of other files are ignored).
+    first_rec
+        Record index of the first message.
+    containers
+        File index -> (channel id, container name).
+    roots
+        Thread roots seen before the run: (channel id, ts) -> author identity id.
+    since, until
+        The import window (aware datetimes or ``None``).
+    hash_keys
+        Event-id keys -> event ids (the builder's ``stable_hash`` of the same parts).
+
+    Returns
+    -------
+    (statuses, skipped, events, new_roots)
+    """
+    n = run.height
+    ch = pl.DataFrame({"f": list(containers), "channel_id": [c[0] for c in containers.values()],
+                       "container": [c[1] for c in containers.values()]},
+                      schema={"f": pl.Int64, "channel_id": pl.String, "container": pl.String})
+    r = run.with_columns(pl.int_range(pl.len()).alias("pos")).join(
+        ch, on="f", how="left", maintain_order="left")
+    r = r.with_columns((pl.col("pos") + first_rec).alias("_rec"))
+    in_window = pl.lit(True)
+    if since is not None:
+        in_window = in_window & (pl.col("when") >= since)
+    if until is not None:
+        in_window = in_window & (pl.col("when") < until)
+    r = r.with_columns(in_window.alias("in_window"))
+    statuses = ["ok"] * n
+    skipped: Counter[str] = Counter()
+    notice_pos = r.filter(pl.col("notice")).select("pos", "subtype")
+    for pos, subtype in notice_pos.iter_rows():
+        statuses[pos] = "skipped"
+        skipped[f"subtype {subtype}"] += 1
+    msgs = r.filter(~pl.col("notice"))
+    for pos in msgs.filter(~pl.col("in_window")).get_column("pos").to_list():
+        statuses[pos] = "skipped"
+        skipped["outside --since/--until"] += 1
+    # Thread roots: the latest root before each reply in this run, else one seen earlier.
+    run_roots = msgs.filter(~pl.col("is_reply")).select(
+        "channel_id", pl.col("ts").alias("thr"), "pos", pl.col("actor").alias("root_actor"))
+    replies = msgs.filter(pl.col("is_reply")).select("pos", "channel_id", "thr")
+    found = replies.sort("pos").join_asof(
+        run_roots.sort("pos"), on="pos", by=["channel_id", "thr"], strategy="backward",
+        allow_exact_matches=False, check_sortedness=False)
+    before = [roots.get(k) for k in zip(found.get_column("channel_id").to_list(),
+                                        found.get_column("thr").to_list(), strict=True)]
+    found = found.with_columns(pl.Series("old_root", before, dtype=pl.String)).select(
+        "pos", pl.coalesce("root_actor", "old_root").alias("root"))
+    msgs = msgs.join(found, on="pos", how="left", maintain_order="left")
+    new_roots = list(zip(zip(run_roots.get_column("channel_id").to_list(),
+                             run_roots.get_column("thr").to_list(), strict=True),
+                         run_roots.get_column("root_actor").to_list(), strict=True))
+    ev = msgs.filter(pl.col("in_window"))
+    base = ["_rec", "actor", "when", "container", "channel_id", "ts"]
+    keys = ev.select("f", "line", *base)
+    parts: list[pl.DataFrame] = []
+
+    def part(frame: pl.DataFrame, kind: str, group: int, **cols: pl.Expr) -> None:
+        if frame.height:
+            parts.append(frame.select(
+                *base, pl.lit(kind).alias("kind"), pl.lit(group).alias("_g"),
+                *(e.alias(name) for name, e in cols.items())))
+
+    reply = ev.filter(pl.col("is_reply")).with_columns(
+        pl.coalesce("root", "parent").alias("tgt"))
+    part(reply, "chat_reply", 0, target_id=pl.col("tgt"),
+         target_role=pl.when(pl.col("tgt").is_not_null()).then(pl.lit("thread_root_author")),
+         _s=pl.lit(0))
+    root = ev.filter(~pl.col("is_reply"))
+    dm = (root.filter(pl.col("dm_targets").list.len() > 0)
+          .with_columns(pl.col("dm_targets").alias("tg"),
+                        pl.int_ranges(pl.col("dm_targets").list.len()).alias("_s"))
+          .explode("tg", "_s").filter(pl.col("tg") != pl.col("actor")))
+    lone = root.filter(~pl.col("_rec").is_in(dm.get_column("_rec").implode()))
+    part(lone, "chat_message", 0, target_id=pl.lit(None, pl.String),
+         target_role=pl.lit(None, pl.String), _s=pl.lit(0))
+    part(dm, "chat_message", 0, target_id=pl.col("tg"), target_role=pl.lit("conversation_member"),
+         _s=pl.col("_s"))
+    mt = keys.join(mentions, on=["f", "line"], how="inner").filter(
+        pl.col("target_id") != pl.col("actor"))
+    part(mt, "mention", 1, target_id=pl.col("target_id"), target_role=pl.lit("mentioned"),
+         _s=pl.col("_s"))
+    rx = keys.join(reactions, on=["f", "line"], how="inner")
+    part(rx, "reaction", 2, target_id=pl.col("actor"), target_role=pl.lit("message_author"),
+         value=pl.col("value"), _s=pl.col("_s"), _actor=pl.col("reactor"))
+    rf = keys.join(references, on=["f", "line"], how="inner")
+    part(rf, "reference", 3, artifact_id=pl.col("artifact_id"), value=pl.col("value"),
+         _s=pl.col("_s"))
+    if not parts:
+        return statuses, skipped, pl.DataFrame(), new_roots
+    events = pl.concat(parts, how="diagonal_relaxed").sort("_rec", "_g", "_s",
+                                                            maintain_order=True)
+    if "_actor" in events.columns:
+        events = events.with_columns(pl.coalesce("_actor", "actor").alias("actor"))
+    for col in ("target_id", "target_role", "artifact_id", "value"):
+        if col not in events.columns:
+            events = events.with_columns(pl.lit(None, pl.String).alias(col))
+    raw_ref1 = pl.col("channel_id") + ":" + pl.col("ts")
+    key = pl.concat_str(
+        [pl.lit("slack\x1f\x1f"), pl.col("kind"), pl.lit("\x1f"),
+         pl.col("artifact_id").fill_null(""), pl.lit("\x1fmessage\x1f"), raw_ref1,
+         pl.lit("\x1f"), pl.col("actor"), pl.lit("\x1f"), pl.col("target_id").fill_null(""),
+         pl.lit("\x1f"), pl.col("value").fill_null(""), pl.lit("\x1f")])
+    events = events.with_columns(key.alias("_key"))
+    events = events.with_columns(hash_keys(events.get_column("_key")).alias("event_id"))
+    out = events.select(
+        "event_id", pl.lit("slack").alias("source"), "kind", pl.col("actor").alias("actor_id"),
+        "target_id", "target_role", "artifact_id", "container", pl.col("when").alias("ts"),
+        "value", pl.lit(1.0).alias("weight"), "_rec")
+    return statuses, skipped, out, new_roots
+
+
