@@ -108,8 +108,12 @@ class Plain:
 
 def event_ids(con: Any, keys: pl.Series) -> pl.Series:
     """``stable_hash`` of event-id keys (SHA-1, first 20 hex digits), in DuckDB, in order."""
-    frame = pl.DataFrame({"k": keys})
-    ids: pl.Series = con.sql("SELECT left(sha1(k), 20) AS h FROM frame").pl().get_column("h")
+    con.register("orgnet_event_keys", pl.DataFrame({"k": keys}).to_arrow())
+    try:
+        ids: pl.Series = con.sql(
+            "SELECT left(sha1(k), 20) AS h FROM orgnet_event_keys").pl().get_column("h")
+    finally:
+        con.unregister("orgnet_event_keys")
     if ids.len() != keys.len():
         raise RuntimeError("event ids out of step")
     return ids
@@ -231,8 +235,8 @@ def plain_messages(
         (pl.col("ts_t") == "VARCHAR") & pl.col("ts").str.contains(_TS)
         & (pl.col("ts").str.split(".").list.first().cast(pl.Int64, strict=False) < _MAX_WHOLE)
     )
-    sub = pl.when(pl.col("sub_t").is_in(_NULL_TYPES) | pl.col("sub_t").is_null()).then(pl.lit(""))
-    sub = sub.when(pl.col("sub_t") == "VARCHAR").then(pl.col("sub")).otherwise(None)
+    sub = (pl.when(pl.col("sub_t").is_in(_NULL_TYPES) | pl.col("sub_t").is_null()).then(pl.lit(""))
+           .when(pl.col("sub_t") == "VARCHAR").then(pl.col("sub")).otherwise(None))
     m = m.with_columns(sub.alias("subtype"), ts_ok.alias("ts_ok"))
     notice = pl.col("subtype").is_in(list(notice_subtypes))
     null = {c: pl.col(c).is_null() | (pl.col(c) == "NULL") for c in
@@ -376,9 +380,9 @@ def plain_messages(
     else:
         reacts = pl.DataFrame(schema={"f": pl.Int64, "line": pl.Int64, "_s": pl.Int64,
                                       "reactor": pl.String, "value": pl.String})
-    targets = pl.DataFrame({"f": list(conv_rows), "dm_targets": list(conv_rows.values())},
-                           schema={"f": pl.Int64, "dm_targets": pl.List(pl.String)})
-    m = m.filter(keep).join(targets, on="f", how="left", maintain_order="left")
+    dm_targets = pl.DataFrame({"f": list(conv_rows), "dm_targets": list(conv_rows.values())},
+                              schema={"f": pl.Int64, "dm_targets": pl.List(pl.String)})
+    m = m.filter(keep).join(dm_targets, on="f", how="left", maintain_order="left")
     frac = pl.col("ts").str.split(".").list.get(1, null_on_oob=True).fill_null("")
     m = m.with_columns(
         pl.col("ts").str.split(".").list.first().cast(pl.Int64).alias("sec"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -74,3 +76,33 @@ def test_event_id_is_stable_hash_of_its_parts(parts: tuple[object, ...]) -> None
                   artifact_id=artifact, target_id=target, value=value,  # type: ignore[arg-type]
                   raw_ref=(ref0, ref1))  # type: ignore[arg-type]
     assert got == stable_hash(*parts, length=20)
+
+
+def test_begin_many_and_add_frame() -> None:
+    b = _base.ImportBuilder("slack", "x.zip")
+    b.begin(line=1, record="first")
+    first = b.begin_many(["ok", "skipped", "ok"], Counter({"outside --since/--until": 1}))
+    assert first == 1
+    ts = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    b.add_frame("interactions", pl.DataFrame({
+        "event_id": ["e1", "e2"], "source": ["slack", "slack"], "kind": ["chat_message"] * 2,
+        "actor_id": ["a", "b"], "ts": [ts, ts], "weight": [1.0, 1.0], "_rec": [1, 3]}))
+    r = b.finish()
+    assert r.record_status == ["ok", "ok", "skipped", "ok"]
+    assert r.counts.read == 4 and r.counts.skipped == 1 and r.counts.events == 2
+    ev = r.tables["interactions"]
+    assert ev["_rec"].to_list() == [1, 3] and ev["target_id"].null_count() == 2
+    assert ev.schema["ts"] == pl.Datetime("us", "UTC")
+
+
+def test_begin_many_and_add_frame_refuse_bad_input() -> None:
+    b = _base.ImportBuilder("slack", "x.zip")
+    with pytest.raises(ValueError, match="skip reasons"):
+        b.begin_many(["ok", "skipped"])
+    with pytest.raises(ValueError, match="skip reasons"):
+        b.begin_many(["rejected"])
+    b.begin_many(["ok"])
+    with pytest.raises(ValueError, match="_rec outside"):
+        b.add_frame("interactions", pl.DataFrame({"event_id": ["e"], "_rec": [5]}))
+    with pytest.raises(ValueError, match="unknown column"):
+        b.add_frame("interactions", pl.DataFrame({"nope": [1], "_rec": [0]}))
