@@ -462,9 +462,12 @@ def run_events(
     found = replies.sort("pos").join_asof(
         run_roots.sort("pos"), on="pos", by=["channel_id", "thr"], strategy="backward",
         allow_exact_matches=False, check_sortedness=False)
-    before = [roots.get(k) for k in zip(found.get_column("channel_id").to_list(),
-                                        found.get_column("thr").to_list(), strict=True)]
-    found = found.with_columns(pl.Series("old_root", before, dtype=pl.String)).select(
+    # Roots from before the run, looked up for the replies whose root is not in the run.
+    missing = found.filter(pl.col("root_actor").is_null())
+    before = [roots.get(k) for k in zip(missing.get_column("channel_id").to_list(),
+                                        missing.get_column("thr").to_list(), strict=True)]
+    old = missing.select("pos", pl.Series("old_root", before, dtype=pl.String))
+    found = found.join(old, on="pos", how="left", maintain_order="left").select(
         "pos", pl.coalesce("root_actor", "old_root").alias("root"))
     msgs = msgs.join(found, on="pos", how="left", maintain_order="left")
     new_roots = list(zip(zip(run_roots.get_column("channel_id").to_list(),
