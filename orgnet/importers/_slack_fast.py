@@ -8,14 +8,16 @@ well-typed fields. For those this module does the same work column-wise:
 1. :func:`parse_days` parses a batch of day files in one DuckDB ``read_json`` call. Each file is
    wrapped as ``{"f": i, "k": nonce, "m": [<file bytes>]}``; a file is taken only when its
    record comes back in sequence with the random nonce and exactly one value in ``m``, so a
-   file that is not a single JSON value cannot pose as (part of) another. Files DuckDB's parser
-   is laxer about than the reference parser (trailing commas, NaN, lone surrogates, a byte-order
-   mark, not an array) are left to the reference path before parsing. A batch DuckDB refuses is
-   split in halves until the failing files are found.
+   file that is not a single JSON value cannot pose as (part of) another. Files with what
+   DuckDB's parser is laxer about than the reference parser (trailing commas, NaN/Infinity), a
+   byte-order mark or no top-level array are left to the reference path before parsing. A batch
+   DuckDB refuses (invalid UTF-8, a lone surrogate escape, a wrong type where a struct is read)
+   is split in halves until the refused files are found.
 2. :func:`plain_messages` types and checks every field the importer reads, with the reference
-   path's rules. A day file with any message outside the plain case (a bot, an unknown user, an
-   unknown subtype, a malformed field, a mention of someone not in ``users.json``) goes to the
-   reference path whole, which gives it exactly the reference treatment, rejects included.
+   path's rules. A day file with any message outside the plain case (a user not in
+   ``users.json``, ``file_comment``, an unknown subtype, a malformed field, a mention of someone
+   not in ``users.json``) goes to the reference path whole, which gives it exactly the reference
+   treatment, rejects included.
 3. :func:`run_events` turns the messages of consecutive plain files into the same events,
    records and skip counts as the reference path, in the same order.
 
@@ -127,14 +129,14 @@ def _suspect(raw: bytes, nonce: bytes) -> bool:
             or _TRAILING_COMMA.search(raw) is not None)
 
 
-def parse_days(con: Any, days: Sequence[Day]) -> tuple[pl.DataFrame, set[int]]:
+def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:
     """Parse the day files DuckDB reads exactly as the reference parser would.
 
     Returns
     -------
-    (files, parsed)
-        ``files``: one row per parsed file (``f`` = index in ``days``, ``msgs`` = its messages
-        as typed fields); ``parsed``: the indices in ``files``.
+    pl.DataFrame
+        One row per parsed file: ``f`` (index in ``days``) and ``msgs`` (its messages, with the
+        JSON type and value of every field the importer reads).
     """
     nonce = secrets.token_hex(16).encode()
     todo = [i for i, d in enumerate(days)
@@ -150,9 +152,8 @@ def parse_days(con: Any, days: Sequence[Day]) -> tuple[pl.DataFrame, set[int]]:
             half = len(group) // 2
             stack.extend([group[half:], group[:half]])
     if not frames:
-        return pl.DataFrame(), set()
-    files = pl.concat(frames).sort("f")
-    return files, set(files.get_column("f").to_list())
+        return pl.DataFrame()
+    return pl.concat(frames).sort("f")
 
 
 def _parse_group(con: Any, days: Sequence[Day], group: list[int],

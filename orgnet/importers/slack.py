@@ -415,7 +415,7 @@ def _import_days_columnar(
             except ArchiveMemberError as exc:
                 raw = exc
             days.append(fast.Day(conv, member, raw))
-        files, _parsed = fast.parse_days(con, days)
+        files = fast.parse_days(con, days)
         plain = fast.plain_messages(
             files, days, users=users, bot_users=bot_users,
             bot_identity=lambda x: identity_id_for(SOURCE, x), plain_subtypes=_PLAIN_SUBTYPES,
