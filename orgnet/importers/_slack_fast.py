@@ -166,17 +166,29 @@ def _parse_group(con: Any, days: Sequence[Day], group: list[int],
         blob, fmt = b"[" + b",".join(parts) + b"]", "array"
     else:
         blob, fmt = b"\n".join(parts), "newline_delimited"
+    # The batch holds message text: on Linux the file is unlinked before DuckDB reads it
+    # (through the open descriptor), so nothing is left behind even if the process is killed.
     fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-slack-", dir=_TMP)
+    linked = True
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        del blob, parts
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view):]
+        del view, blob, parts
+        source = f"/proc/self/fd/{fd}"
+        if os.path.exists(source):
+            os.unlink(path)
+            linked = False
+        else:
+            source = path
         try:
-            frame: pl.DataFrame = con.sql(_MSG_SQL, params=[path, fmt]).pl()
+            frame: pl.DataFrame = con.sql(_MSG_SQL, params=[source, fmt]).pl()
         except duckdb.Error:  # any refusal: the reference path decides
             return None
     finally:
-        os.unlink(path)
+        os.close(fd)
+        if linked:
+            os.unlink(path)
     # Each file exactly once, in order, with the nonce and one value: nothing spliced.
     if (frame.height != len(group) or frame.get_column("f").to_list() != group
             or not (frame.get_column("k") == nonce.decode()).all()

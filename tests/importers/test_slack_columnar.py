@@ -245,3 +245,29 @@ def test_event_ids_match_stable_hash() -> None:
     keys = pl.Series(["\x1f".join(p) + "\x1f" for p in parts])
     got = event_ids(duckdb.connect(), keys).to_list()
     assert got == [stable_hash(*p, length=20) for p in parts]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd (Linux)")
+def test_batch_file_is_gone_before_duckdb_reads_it(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch file holds message text: it must not outlive the process, even when killed."""
+    import duckdb
+
+    from orgnet.importers import _slack_fast
+
+    monkeypatch.setattr(_slack_fast, "_TMP", str(tmp_path))
+    seen: list[list[str]] = []
+
+    class Spy:
+        def __init__(self) -> None:
+            self.con = duckdb.connect()
+
+        def sql(self, query: str, **kw: Any) -> Any:
+            seen.append([p.name for p in tmp_path.iterdir()])
+            return self.con.sql(query, **kw)
+
+    days = [_slack_fast.Day(None, "eng/2024-05-01.json",
+                            json.dumps([_msg(1, "U01ANA")]).encode())]
+    files = _slack_fast.parse_days(Spy(), days)
+    assert files.height == 1 and seen == [[]]
+    assert list(tmp_path.iterdir()) == []
