@@ -193,13 +193,8 @@ def _parse_group(con: Any, days: Sequence[Day], group: list[int],
     if (frame.height != len(group) or frame.get_column("f").to_list() != group
             or not (frame.get_column("k") == nonce.decode()).all()
             or not (frame.get_column("nm") == 1).all()):
-        return None if len(group) == 1 else _split(con, days, group, nonce)
+        return None  # the caller splits the group to find the file
     return frame.select("f", "msgs")
-
-
-def _split(con: Any, days: Sequence[Day], group: list[int], nonce: bytes) -> pl.DataFrame | None:
-    frames = [f for f in (_parse_group(con, days, [i], nonce) for i in group) if f is not None]
-    return pl.concat(frames) if frames else None
 
 
 def plain_messages(
