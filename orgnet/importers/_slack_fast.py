@@ -30,6 +30,7 @@ security-relevant objects only.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
@@ -42,6 +43,9 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
+# The rules are the reference importer's; it imports this module only when it runs.
+from orgnet.importers import slack as slack_rules
+
 __all__ = ["Day", "Plain", "event_ids", "parse_days", "plain_messages", "run_events"]
 
 #: Raw bytes of day files parsed per DuckDB call.
@@ -51,10 +55,12 @@ BATCH_BYTES: Final = 24 << 20
 #: path. DuckDB refuses lone surrogate escapes and invalid UTF-8 itself.
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
 _WS: Final = b" \t\r\n"
-_TS: Final = r"^[0-9]{1,12}(?:\.[0-9]{1,9})?$"
-_ID: Final = r"^[A-Z0-9][A-Z0-9_-]{1,40}$"
-#: First whole second past the year 2200 (the reference path rejects later timestamps).
-_MAX_WHOLE: Final = 7_289_654_400
+# The reference path's patterns, run by polars (Rust regex: "$" matches only at the very end,
+# so a value Python would accept with a trailing newline is not plain and takes that path).
+_TS: Final = slack_rules._TS.pattern
+_ID: Final = slack_rules._ID.pattern
+#: First whole second past the latest year the reference path accepts.
+_MAX_WHOLE: Final = int(dt.datetime(slack_rules._MAX_YEAR + 1, 1, 1, tzinfo=dt.UTC).timestamp())
 _NULL_TYPES: Final = (None, "NULL")
 #: Batches go to a memory file system when there is one.
 _TMP: Final = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
