@@ -189,7 +189,9 @@ def _parse_group(con: Any, days: Sequence[Day], group: list[int],
             source = path
         try:
             frame: pl.DataFrame = con.sql(_MSG_SQL, params=[source, fmt]).pl()
-        except duckdb.Error:  # any refusal: the reference path decides
+        except (duckdb.Error, UnicodeDecodeError):  # any refusal: the reference path decides
+            # (DuckDB's message can quote the value cut inside a UTF-8 sequence, and then the
+            # error surfaces as a UnicodeDecodeError.)
             return None
     finally:
         os.close(fd)

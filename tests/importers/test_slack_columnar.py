@@ -150,6 +150,9 @@ def _mixed_days() -> dict[str, bytes | list[Any]]:
     days["ops/2024-05-20.json"] = (b'[{"type":"message","user":"U02BEN","ts":"1714602000.1",'
                                    b'"blocks":[{"type":"user","user_id":"U01ANA","user_id":"U02BEN"}]}]')
     days["ops/2024-05-21.json"] = [_msg(2100, "U02BEN", ts="99999999999.5")]
+    # DuckDB's refusal quotes the value cut inside a UTF-8 sequence (found by hypothesis)
+    days["ops/2024-05-27.json"] = [{"ts": None, "user": None,
+                                    "reactions": '0000"\x1f\x1f\x1f\x1f\x1f\x1f\x07\x80'}]
     # pretty-printed (multi-line) plain file, and an empty one
     days["ops/2024-05-22.json"] = json.dumps([_msg(2200, "U04DEV", "pretty <@U02BEN>")],
                                              indent=4).encode()
