@@ -242,15 +242,14 @@ def plain_messages(
     """
     if files.height == 0:
         return Plain(pl.DataFrame(), set(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
-    m = (files.with_columns(pl.col("msgs").list.len().alias("_n"))
-         .explode("msgs")
+    m = (files.explode("msgs")
          .filter(pl.col("msgs").is_not_null())
          .with_columns(pl.int_range(1, pl.len() + 1).over("f").alias("line"))
-         .unnest("msgs"))
-    ts_ok = (
-        (pl.col("ts_t") == "VARCHAR") & pl.col("ts").str.contains(_TS)
-        & (pl.col("ts").str.split(".").list.first().cast(pl.Int64, strict=False) < _MAX_WHOLE)
-    )
+         .unnest("msgs")
+         .with_columns(pl.col("ts").str.split(".").list.first()
+                       .cast(pl.Int64, strict=False).alias("sec")))
+    ts_ok = (pl.col("ts_t") == "VARCHAR") & pl.col("ts").str.contains(_TS) & (
+        pl.col("sec") < _MAX_WHOLE)
     sub = (pl.when(pl.col("sub_t").is_in(_NULL_TYPES) | pl.col("sub_t").is_null()).then(pl.lit(""))
            .when(pl.col("sub_t") == "VARCHAR").then(pl.col("sub")).otherwise(None))
     m = m.with_columns(sub.alias("subtype"), ts_ok.alias("ts_ok"))
@@ -401,7 +400,6 @@ def plain_messages(
     m = m.filter(keep).join(dm_targets, on="f", how="left", maintain_order="left")
     frac = pl.col("ts").str.split(".").list.get(1, null_on_oob=True).fill_null("")
     m = m.with_columns(
-        pl.col("ts").str.split(".").list.first().cast(pl.Int64).alias("sec"),
         (frac + "000000000").str.slice(0, 9).cast(pl.Int64).alias("frac9"),
     ).with_columns(
         pl.from_epoch(pl.col("sec") * 1_000_000 + pl.col("frac9") // 1000, time_unit="us")
