@@ -80,6 +80,21 @@ def assert_same(ref: ImportResult, new: ImportResult) -> None:
     assert new.notes == ref.notes
 
 
+def _count_columnar(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Messages handed to the columnar path, per run (so a test cannot pass vacuously)."""
+    from orgnet.importers import _slack_fast
+
+    counts: list[int] = []
+    run_events = _slack_fast.run_events
+
+    def spy(run: pl.DataFrame, *args: Any, **kw: Any) -> Any:
+        counts.append(run.height)
+        return run_events(run, *args, **kw)
+
+    monkeypatch.setattr(_slack_fast, "run_events", spy)
+    return counts
+
+
 def _mixed_days() -> dict[str, bytes | list[Any]]:
     """Plain files, and between them every kind of file the reference path must take."""
     days: dict[str, bytes | list[Any]] = {}
@@ -170,8 +185,11 @@ def _mixed_days() -> dict[str, bytes | list[Any]]:
 
 def test_mixed_export_same_as_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _write(tmp_path, _mixed_days())
+    columnar = _count_columnar(monkeypatch)
     ref, new = _both(monkeypatch, path)
     assert_same(ref, new)
+    # Both paths took part, in several runs.
+    assert len(columnar) >= 3 and 20 <= sum(columnar) < new.counts.read
     # The comparison is not vacuous: rejects, skips, bots, DMs and mentions are all there.
     ev = new.tables["interactions"]
     assert new.counts.rejected >= 10
@@ -218,9 +236,12 @@ def test_spliced_file_is_not_read_as_records(tmp_path: Path,
 def test_generated_export_same_as_reference(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     summary = generate(tmp_path / "org", people=120, months=2, seed=3)
+    columnar = _count_columnar(monkeypatch)
     ref, new = _both(monkeypatch, summary.slack)
     assert ref.counts.events > 1000
     assert_same(ref, new)
+    # Not a comparison of the reference path with itself: the columnar path read the messages.
+    assert sum(columnar) == new.counts.read
 
 
 def test_unread_duplicate_key_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
