@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
@@ -48,6 +48,9 @@ from orgnet.importers._archive import (
 from orgnet.importers._base import Identity, ImportBuilder, ImportResult, identity_id_for
 from orgnet.importers._io import JsonRecordError, loads_strict
 from orgnet.importers._refs import Window, emit_references, extract_references, slack_mentions
+
+if TYPE_CHECKING:  # imported when the columnar path runs (it brings DuckDB)
+    from orgnet.importers import _slack_fast
 
 __all__ = ["detect", "import_slack"]
 
@@ -443,12 +446,13 @@ def _import_days_columnar(
 def _emit_run(
     b: ImportBuilder,
     state: _State,
-    plain: Any,
-    days: list[Any],
+    plain: _slack_fast.Plain,
+    days: list[_slack_fast.Day],
     run: list[int],
     window: Window,
     con: Any,
 ) -> None:
+    """Records, identities, events and thread roots of consecutive plain day files."""
     if not run:
         return
     from orgnet.importers import _slack_fast as fast
