@@ -6,12 +6,20 @@ files the same way.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib
 import multiprocessing
+import os
+import shutil
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Final
+
+import polars as pl
 
 from orgnet.ingest import ImportSummary, ingest
 from orgnet.workspace import Workspace, file_sha256
@@ -49,6 +57,64 @@ def _run_importer(target: str, path: Path, options: dict[str, Any]) -> Any:
     return _function(target)(path, **options)
 
 
+@dataclasses.dataclass
+class _Spilled:
+    """An import result whose tables a worker wrote to Arrow IPC files instead of pickling.
+
+    Pickling a result sends every table through the pool's pipe and copies it three times
+    (pickle, pipe, unpickle): 5-8 s of CPU for the 0.8 GB of a 10,000-person git log. Written
+    uncompressed to a file in ``spill_dir`` (in memory on Linux) it costs one write and one
+    read.
+    """
+
+    result: Any  # ImportResult with ``tables`` emptied
+    files: dict[str, str]
+
+
+def _run_importer_spilled(
+    target: str, path: Path, options: dict[str, Any], spill_dir: str | None
+) -> Any:
+    """Run an importer (in a worker) and hand its tables back through files in ``spill_dir``.
+
+    When a table cannot be written (the temporary file system is full, for one), the files
+    already written are removed and the result is returned whole, to be pickled as before.
+    """
+    result = _run_importer(target, path, options)
+    if spill_dir is None:
+        return result
+    files: dict[str, str] = {}
+    try:
+        for name, frame in result.tables.items():
+            file = os.path.join(spill_dir, f"{uuid.uuid4().hex}-{name}.arrow")
+            files[name] = file
+            frame.write_ipc(file, compression="uncompressed")
+    except OSError:
+        for file in files.values():
+            Path(file).unlink(missing_ok=True)
+        return result
+    return _Spilled(dataclasses.replace(result, tables={}), files)
+
+
+def _unspill(obj: Any) -> Any:
+    """The import result of a worker, with its tables read back from their files (then removed)."""
+    if not isinstance(obj, _Spilled):
+        return obj
+    tables: dict[str, pl.DataFrame] = {}
+    for name, file in obj.files.items():
+        tables[name] = pl.read_ipc(file)
+        with contextlib.suppress(OSError):  # else removed with the spill directory at the end
+            os.unlink(file)
+    return dataclasses.replace(obj.result, tables=tables)
+
+
+def _spill_root() -> str | None:
+    """Where workers write result tables: ``/dev/shm`` (memory) when present, else temp."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        return shm
+    return None
+
+
 def _n_shards(target: str, path: Path, workers: int) -> int:
     if workers <= 1 or target not in _SHARDABLE or path.stat().st_size < _SHARD_BYTES:
         return 1
@@ -83,22 +149,28 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
             tasks.extend((i, k, {**opts, "shard": (k, n)}) for k in range(n))
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-        futures: dict[int, list[tuple[int, Any]]] = {}
-        for i, k, opts in tasks:
-            futures.setdefault(i, []).append(
-                (k, pool.submit(_run_importer, jobs[i][2], jobs[i][1], opts)))
-        for i, (_name, path, target, opts) in enumerate(jobs):
-            pieces = futures.pop(i, None)
-            result = None
-            if pieces is not None:
-                try:
-                    parts = [f.result() for _k, f in sorted(pieces, key=lambda p: p[0])]
-                    result = merge_results(parts)
-                except Exception:  # re-run here: the outcome is then the serial one
-                    result = None
-            yield result if result is not None else _run_importer(target, path, opts)
-            del result
+    # Private (0700) directory for the workers' result tables; removed whatever happens.
+    spill_dir = tempfile.mkdtemp(prefix="orgnet-import-", dir=_spill_root())
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+            futures: dict[int, list[tuple[int, Any]]] = {}
+            for i, k, opts in tasks:
+                futures.setdefault(i, []).append((k, pool.submit(
+                    _run_importer_spilled, jobs[i][2], jobs[i][1], opts, spill_dir)))
+            for i, (_name, path, target, opts) in enumerate(jobs):
+                pieces = futures.pop(i, None)
+                result = None
+                if pieces is not None:
+                    try:
+                        parts = [_unspill(f.result())
+                                 for _k, f in sorted(pieces, key=lambda p: p[0])]
+                        result = merge_results(parts)
+                    except Exception:  # re-run here: the outcome is then the serial one
+                        result = None
+                yield result if result is not None else _run_importer(target, path, opts)
+                del result
+    finally:
+        shutil.rmtree(spill_dir, ignore_errors=True)
 
 
 def sample_repo(folder: Path) -> str:

@@ -30,3 +30,51 @@ def test_workers_and_shards_give_the_serial_workspace(
             left, right = left.drop("import_id"), right.drop("import_id")
         assert left.height > 0 or table == "rejects", table
         assert left.equals(right), table
+
+
+def test_pool_results_are_used_not_recomputed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker result that fails to arrive is silently re-run here; make sure none had to be."""
+    reruns: list[str] = []
+    real = pipeline._run_importer
+
+    def counting(target: str, path: Path, options: dict[str, object]) -> object:
+        reruns.append(path.name)
+        return real(target, path, options)
+
+    spill_dirs: list[str] = []
+    real_mkdtemp = pipeline.tempfile.mkdtemp
+
+    def recording_mkdtemp(prefix: str, dir: str | None) -> str:
+        spill_dirs.append(real_mkdtemp(prefix=prefix, dir=dir))
+        return spill_dirs[-1]
+
+    monkeypatch.setattr(pipeline, "_run_importer", counting)
+    monkeypatch.setattr(pipeline.tempfile, "mkdtemp", recording_mkdtemp)
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    summaries = import_sample(SAMPLE_DATA, tmp_path / "ws", workers=2)
+    assert len(summaries) >= 4
+    assert reruns == []  # every file came back from a worker process
+    assert len(spill_dirs) == 1 and not Path(spill_dirs[0]).exists()  # removed afterwards
+
+
+def test_spilled_tables_round_trip_and_fall_back_when_unwritable(tmp_path: Path) -> None:
+    target = "orgnet.importers.owners:import_owners"
+    path = SAMPLE_DATA / "CODEOWNERS"
+    opts = {"container": "exampleco/monorepo"}
+    direct = pipeline._run_importer(target, path, opts)
+    spilled = pipeline._run_importer_spilled(target, path, opts, str(tmp_path))
+    assert isinstance(spilled, pipeline._Spilled) and spilled.result.tables == {}
+    assert sorted(p.name.split("-", 1)[1] for p in tmp_path.iterdir()) == sorted(
+        f"{name}.arrow" for name in direct.tables)
+    back = pipeline._unspill(spilled)
+    assert list(back.tables) == list(direct.tables)
+    for name, frame in direct.tables.items():
+        assert back.tables[name].equals(frame), name
+    assert back.record_status == direct.record_status
+    assert list(tmp_path.iterdir()) == []  # the main process removed the files it read
+    # A spill directory that cannot be written: the result comes back whole (to be pickled).
+    whole = pipeline._run_importer_spilled(target, path, opts, str(tmp_path / "missing"))
+    assert not isinstance(whole, pipeline._Spilled)
+    assert all(whole.tables[n].equals(f) for n, f in direct.tables.items())

@@ -23,6 +23,7 @@ text) and vacant positions each land in ``rejects`` with file, line and reason.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -602,32 +603,35 @@ def _hris_merge(
     closed on the snapshot date, identical ones continue; people absent from the snapshot leave
     on that date.
     """
-    listed = set(employees)
+    return functools.partial(_merge_hris, frozenset(employees), snapshot, as_of)
 
-    def merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        other = old.filter(pl.col("source") != "hris")
-        hris = old.filter(pl.col("source") == "hris")
-        if not snapshot:
-            kept = hris.filter(~pl.col("person_id").is_in(sorted(listed)))
-            return pl.concat([other, kept, new]).sort(["person_id", "valid_from", "unit_id"],
-                                                      nulls_last=False)
-        cols = ["unit_id", "role", "manager_id", "title", "level", "location", "timezone",
-                "employment_type"]
-        open_rows = hris.filter(pl.col("valid_to").is_null() | (pl.col("valid_to") > as_of))
-        closed = hris.filter(~(pl.col("valid_to").is_null() | (pl.col("valid_to") > as_of)))
-        same = open_rows.join(new.select(["person_id", *cols]), on=["person_id", *cols],
-                              how="semi", nulls_equal=True)
-        ended = open_rows.join(same.select(["person_id", "unit_id", "valid_from"]),
-                               on=["person_id", "unit_id", "valid_from"], how="anti",
-                               nulls_equal=True).with_columns(pl.lit(as_of).alias("valid_to"))
-        ended = ended.filter(pl.col("valid_from").is_null() | (pl.col("valid_from") < as_of))
-        fresh = new.join(same.select(["person_id", *cols]), on=["person_id", *cols],
-                         how="anti", nulls_equal=True)
-        return pl.concat([other, closed, same, ended, fresh]).sort(
-            ["person_id", "valid_from", "unit_id"], nulls_last=False
-        )
 
-    return merge
+def _merge_hris(
+    listed: frozenset[str], snapshot: bool, as_of: dt.date, old: pl.DataFrame,
+    new: pl.DataFrame
+) -> pl.DataFrame:
+    """The merge :func:`_hris_merge` describes (module level, so results pickle)."""
+    other = old.filter(pl.col("source") != "hris")
+    hris = old.filter(pl.col("source") == "hris")
+    if not snapshot:
+        kept = hris.filter(~pl.col("person_id").is_in(sorted(listed)))
+        return pl.concat([other, kept, new]).sort(["person_id", "valid_from", "unit_id"],
+                                                  nulls_last=False)
+    cols = ["unit_id", "role", "manager_id", "title", "level", "location", "timezone",
+            "employment_type"]
+    open_rows = hris.filter(pl.col("valid_to").is_null() | (pl.col("valid_to") > as_of))
+    closed = hris.filter(~(pl.col("valid_to").is_null() | (pl.col("valid_to") > as_of)))
+    same = open_rows.join(new.select(["person_id", *cols]), on=["person_id", *cols],
+                          how="semi", nulls_equal=True)
+    ended = open_rows.join(same.select(["person_id", "unit_id", "valid_from"]),
+                           on=["person_id", "unit_id", "valid_from"], how="anti",
+                           nulls_equal=True).with_columns(pl.lit(as_of).alias("valid_to"))
+    ended = ended.filter(pl.col("valid_from").is_null() | (pl.col("valid_from") < as_of))
+    fresh = new.join(same.select(["person_id", *cols]), on=["person_id", *cols],
+                     how="anti", nulls_equal=True)
+    return pl.concat([other, closed, same, ended, fresh]).sort(
+        ["person_id", "valid_from", "unit_id"], nulls_last=False
+    )
 
 
 # -- membership lists ----------------------------------------------------------------------------

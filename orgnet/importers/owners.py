@@ -46,6 +46,7 @@ row); an undated import replaces the earlier undated rows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -1139,17 +1140,21 @@ def _ownership_strategy(
     source: str, container: str | None, files: frozenset[str] | None
 ) -> MergeStrategy:
     """Drop the stored rules of the same logical file(s) and container, then add the new ones."""
+    return functools.partial(_merge_ownership, source, container, files)
 
-    def merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        same = (pl.col("source") == source) & _container_is(container)
-        if files is not None:
-            same = same & pl.col("source_file").is_in(sorted(files))
-        kept = old.filter(~same.fill_null(False))
-        return pl.concat([kept, new], how="vertical_relaxed").unique(
-            "rule_id", keep="last", maintain_order=True
-        )
 
-    return merge
+def _merge_ownership(
+    source: str, container: str | None, files: frozenset[str] | None, old: pl.DataFrame,
+    new: pl.DataFrame
+) -> pl.DataFrame:
+    """The merge of :func:`_ownership_strategy` (module level, so results pickle)."""
+    same = (pl.col("source") == source) & _container_is(container)
+    if files is not None:
+        same = same & pl.col("source_file").is_in(sorted(files))
+    kept = old.filter(~same.fill_null(False))
+    return pl.concat([kept, new], how="vertical_relaxed").unique(
+        "rule_id", keep="last", maintain_order=True
+    )
 
 
 def _membership_strategy(
@@ -1162,38 +1167,46 @@ def _membership_strategy(
     ``valid_to`` = the next later snapshot date (null for the latest), so the chain does not
     depend on the order in which snapshots are imported.
     """
+    return functools.partial(_merge_membership_chain, source, namespace, as_of)
 
-    def merge(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        in_ns = ((pl.col("source") == source) & namespace()).fill_null(False)
-        if as_of is None:
-            drop = in_ns & pl.col("valid_from").is_null()
-        else:
-            drop = in_ns & (pl.col("valid_from") == as_of).fill_null(False)
-        combined = pl.concat([old.filter(~drop), new], how="vertical_relaxed")
-        dated = combined.filter(in_ns & pl.col("valid_from").is_not_null())
-        dates = sorted(set(dated["valid_from"].to_list()))
-        if not dates:
-            return combined
-        following = {d: dates[i + 1] for i, d in enumerate(dates[:-1])}
-        nxt = pl.col("valid_from").replace_strict(
-            following, default=None, return_dtype=pl.Date
-        )
-        return combined.with_columns(
-            pl.when(in_ns & pl.col("valid_from").is_not_null())
-            .then(nxt)
-            .otherwise(pl.col("valid_to"))
-            .alias("valid_to")
-        )
 
-    return merge
+def _merge_membership_chain(
+    source: str, namespace: Callable[[], pl.Expr], as_of: dt.date | None, old: pl.DataFrame,
+    new: pl.DataFrame
+) -> pl.DataFrame:
+    """The merge of :func:`_membership_strategy` (module level, so results pickle)."""
+    in_ns = ((pl.col("source") == source) & namespace()).fill_null(False)
+    if as_of is None:
+        drop = in_ns & pl.col("valid_from").is_null()
+    else:
+        drop = in_ns & (pl.col("valid_from") == as_of).fill_null(False)
+    combined = pl.concat([old.filter(~drop), new], how="vertical_relaxed")
+    dated = combined.filter(in_ns & pl.col("valid_from").is_not_null())
+    dates = sorted(set(dated["valid_from"].to_list()))
+    if not dates:
+        return combined
+    following = {d: dates[i + 1] for i, d in enumerate(dates[:-1])}
+    nxt = pl.col("valid_from").replace_strict(
+        following, default=None, return_dtype=pl.Date
+    )
+    return combined.with_columns(
+        pl.when(in_ns & pl.col("valid_from").is_not_null())
+        .then(nxt)
+        .otherwise(pl.col("valid_to"))
+        .alias("valid_to")
+    )
 
 
 def _namespace(prefix_kind: str, container: str | None) -> Callable[[], pl.Expr]:
+    return functools.partial(_namespace_expr, prefix_kind, container)
+
+
+def _namespace_expr(prefix_kind: str, container: str | None) -> pl.Expr:
+    """Unit ids of one kind of ownership group (of one container when given)."""
     if container:
-        prefix = f"{prefix_kind}:{container}:"
-        return lambda: pl.col("unit_id").str.starts_with(prefix)
+        return pl.col("unit_id").str.starts_with(f"{prefix_kind}:{container}:")
     pattern = "^" + re.escape(prefix_kind) + r":(?:group:)?[a-z0-9-]+(?:/[a-z0-9-]+)?$"
-    return lambda: pl.col("unit_id").str.contains(pattern)
+    return pl.col("unit_id").str.contains(pattern)
 
 
 def _attach_strategies(
