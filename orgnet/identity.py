@@ -242,22 +242,24 @@ def resolve(identities: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     people : pl.DataFrame
         The ``people`` table, sorted by ``person_id``.
     """
+    cols = ("identity_id", "source", "native_id", "username", "email", "name", "is_bot",
+            "origin", "person_id")
     rows = [
         _Row(
-            identity_id=d["identity_id"],
-            source=d["source"],
-            native_id=d["native_id"],
-            username=d["username"],
-            email=d["email"],
-            name=d["name"],
-            is_bot=bool(d["is_bot"]) or (
-                d["origin"] == "observed"
-                and is_bot_handle(d["username"], d["name"], d["email"], d["native_id"])
+            identity_id=iid,
+            source=source,
+            native_id=native_id,
+            username=username,
+            email=email,
+            name=name,
+            is_bot=bool(is_bot) or (
+                origin == "observed" and is_bot_handle(username, name, email, native_id)
             ),
-            origin=d["origin"],
-            person_id=d["person_id"] if d["origin"] != "observed" else None,
+            origin=origin,
+            person_id=person_id if origin != "observed" else None,
         )
-        for d in identities.iter_rows(named=True)
+        for iid, source, native_id, username, email, name, is_bot, origin, person_id in zip(
+            *(identities[c].to_list() for c in cols), strict=True)
     ]
     by_id = {r.identity_id: r for r in rows}
     uf = _UnionFind()

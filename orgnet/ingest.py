@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from orgnet import __version__
@@ -81,9 +82,8 @@ def already_imported(
 
 def _dedupe_append(new: pl.DataFrame, old: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
     """Mark rows of ``new`` whose key is stored or appeared earlier in ``new`` as duplicates."""
-    flagged = new.with_columns(
-        pl.struct(keys).is_first_distinct().alias("_first")
-    )
+    first = (pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)).is_first_distinct()
+    flagged = new.with_columns(first.alias("_first"))
     stored = old.select(keys).join(
         flagged.lazy().select(keys).unique(), on=keys, how="semi", nulls_equal=True
     ).collect().with_columns(pl.lit(True).alias("_stored"))
@@ -166,8 +166,8 @@ def ingest(
     import_id = uuid.uuid4().hex[:12]
     counts = result.counts
     n_records = len(result.record_status)
-    dup_rows = [0] * n_records
-    all_rows = [0] * n_records
+    dup_rows = np.zeros(n_records, dtype=np.int64)  # per record: rows already stored
+    all_rows = np.zeros(n_records, dtype=np.int64)  # per record: rows produced
     rows_added: dict[str, int] = {}
 
     with ws.transaction() as tx:
@@ -198,19 +198,12 @@ def ingest(
             )
             rej = rej.with_columns(pl.lit(import_id).alias("import_id"))
             tx.append("rejects", conform("rejects", rej))
-        status = result.record_status
-        imported = duplicate = 0
-        for i, s in enumerate(status):
-            if s == "duplicate":
-                duplicate += 1
-            if s != "ok":
-                continue
-            if all_rows[i] and dup_rows[i] == all_rows[i]:
-                duplicate += 1
-            else:
-                imported += 1
-        counts.imported = imported
-        counts.duplicate = duplicate
+        # A record read as "ok" whose every row was already stored is a duplicate.
+        status = pl.Series(result.record_status, dtype=pl.String)
+        ok = (status == "ok").to_numpy()
+        seen = ok & (all_rows > 0) & (dup_rows == all_rows)
+        counts.imported = int(ok.sum() - seen.sum())
+        counts.duplicate = int((status == "duplicate").sum() + seen.sum())
         summary = ImportSummary(
             import_id=import_id,
             source_kind=result.source_kind,
@@ -263,8 +256,8 @@ def _merge_table(
     table: str,
     frame: pl.DataFrame,
     result: ImportResult,
-    dup_rows: list[int],
-    all_rows: list[int],
+    dup_rows: np.ndarray,
+    all_rows: np.ndarray,
 ) -> int:
     """Merge one table of the result; update per-record row and duplicate counts."""
     if _REC not in frame.columns:
@@ -285,9 +278,9 @@ def _merge_table(
         .group_by(_REC)
         .agg(pl.len().alias("n"), pl.col("_dup").sum().alias("d"))
     )
-    for rec, n, d in per_record.iter_rows():
-        all_rows[rec] += n
-        dup_rows[rec] += d
+    recs = per_record[_REC].to_numpy()  # unique: plain fancy-index addition is exact
+    all_rows[recs] += per_record["n"].to_numpy()
+    dup_rows[recs] += per_record["d"].to_numpy()
     fresh = flagged.filter(~pl.col("_dup")).drop("_dup", _REC)
     if old is None:
         tx.append(table, fresh)
