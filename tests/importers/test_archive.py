@@ -172,3 +172,57 @@ def test_arbitrary_bytes_only_input_error(tmp_path_factory: pytest.TempPathFacto
                     ar.read(name)
     except InputError:
         pass
+
+
+def _outcomes(path: Path, *, fast: bool) -> tuple[object, list[object]]:
+    """What SafeArchive.read gives for every member (bytes or the error), fast path on or off."""
+    try:
+        ar = SafeArchive(path)
+    except InputError as exc:
+        return str(exc), []
+    out: list[object] = []
+    with ar:
+        if not fast:
+            ar._map = None  # every member through zipfile
+        for name in ar.members():
+            try:
+                out.append(ar.read(name))
+            except (ArchiveMemberError, InputError) as exc:
+                out.append(f"{type(exc).__name__}: {exc}")
+    return None, out
+
+
+def _mixed_zip(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a/deflated.json", b'[{"ts": "1.0"}]' * 50, compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("a/stored.json", b"[1, 2, 3]", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("a/empty.json", b"", compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("a/bz.json", b"[4]" * 40, compress_type=zipfile.ZIP_BZIP2)
+        zf.writestr("a/xz.json", b"[5]" * 40, compress_type=zipfile.ZIP_LZMA)
+        zf.writestr("b/\u00e9t\u00e9.json", "[\"caf\u00e9\"]".encode(), compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_fast_member_reads_are_used_and_equal_zipfile(tmp_path: Path) -> None:
+    p = _mixed_zip(tmp_path / "mixed.zip")
+    assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
+    with SafeArchive(p) as ar:
+        fast = {n for n in ar.members() if ar._read_clean_member(ar._infos[n]) is not None}
+    # Stored and deflated members are read from the mapped file; bzip2 and LZMA by zipfile.
+    assert fast == {"a/deflated.json", "a/stored.json", "a/empty.json", "b/\u00e9t\u00e9.json"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_fast_member_reads_match_zipfile_on_damaged_archives(
+        tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    """A flipped or truncated byte anywhere gives the same bytes or the same error either way."""
+    p = _mixed_zip(tmp_path_factory.mktemp("dmg") / "m.zip")
+    raw = bytearray(p.read_bytes())
+    for _ in range(data.draw(st.integers(1, 3))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        del raw[data.draw(st.integers(0, len(raw) - 1))]
+    p.write_bytes(bytes(raw))
+    assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
