@@ -600,12 +600,14 @@ class _Columns:
         }
 
     def append(self, row: dict[str, object]) -> None:
-        unknown = row.keys() - self.index.keys()
-        if unknown:
-            raise ValueError(f"table {self.table!r}: unknown column(s) {sorted(unknown)}")
-        for i, (name, col) in enumerate(zip(self.names, self.data, strict=True)):
-            value = row.get(name)
-            col.append(_naive_utc(value) if i in self.ts_columns else value)
+        if not row.keys() <= self.index.keys():
+            unknown = sorted(row.keys() - self.index.keys())
+            raise ValueError(f"table {self.table!r}: unknown column(s) {unknown}")
+        get = row.get
+        values = [get(name) for name in self.names]
+        for i in self.ts_columns:
+            values[i] = _naive_utc(values[i])
+        _drain(map(list.append, self.data, values))
         if len(self.data[0]) >= _CHUNK_ROWS:
             self._flush()
 
