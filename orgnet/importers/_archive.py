@@ -99,6 +99,8 @@ def _unsafe_path(name: str) -> str | None:
 
 def _bad_name(name: str, max_len: int) -> str | None:
     """Reason a single member name is unusable (the archive itself may still be fine)."""
+    if not name:
+        return "empty member name"
     if len(name.encode("utf-8", "surrogatepass")) > max_len:
         return f"member name longer than {max_len} bytes"
     if _CONTROL.search(name):
@@ -241,7 +243,7 @@ class SafeArchive:
     def _open_zip(self) -> None:
         try:
             zf = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise InputError(f"not a readable zip file: {exc}", file=str(self.path)) from exc
         self._zip = zf
         try:
@@ -276,7 +278,7 @@ class SafeArchive:
         seen: dict[str, str] = {}
         for info in infos:
             name = info.filename
-            if info.is_dir():
+            if name.endswith("/"):  # a directory (ZipInfo.is_dir() fails on an empty name)
                 continue
             problem = _bad_name(name, self.max_name_length)
             mode = (info.external_attr >> 16) & 0xFFFF
@@ -373,7 +375,8 @@ class SafeArchive:
             info = self._infos[name]
             try:
                 inner = self._zip.open(info)
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError,
+                    ValueError) as exc:  # ValueError: a local header name that does not decode
                 raise ArchiveMemberError(f"cannot open member {name!r}: {exc}") from exc
         return io.BufferedReader(_CountingReader(inner, self, name), buffer_size=_CHUNK)
 
@@ -392,7 +395,7 @@ class SafeArchive:
                     with self._zip.open(info) as fh:  # type: ignore[union-attr]
                         data = fh.read(_SMALL_MEMBER + 1)
                 except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError,
-                        RuntimeError, zlib.error, lzma.LZMAError) as exc:
+                        RuntimeError, ValueError, zlib.error, lzma.LZMAError) as exc:
                     raise ArchiveMemberError(f"corrupt member {name!r}: {exc}") from exc
             self._account(name, len(data), len(data))
             return data

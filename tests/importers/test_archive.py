@@ -226,3 +226,19 @@ def test_fast_member_reads_match_zipfile_on_damaged_archives(
         del raw[data.draw(st.integers(0, len(raw) - 1))]
     p.write_bytes(bytes(raw))
     assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
+
+
+def test_empty_member_name_is_a_member_problem(tmp_path: Path) -> None:
+    p = _zip(tmp_path / "e.zip", {"users.json": b"[]", "x": b"[1]"})
+    raw = p.read_bytes()
+    # Blank the second member's name in the central directory (same length keeps it a zip).
+    central = raw.rindex(b"PK\x01\x02")
+    assert raw[central + 46:central + 47] == b"x"
+    raw = raw[:central + 28] + b"\0\0" + raw[central + 30:central + 46] + raw[central + 47:]
+    end = raw.rindex(b"PK\x05\x06")
+    size = int.from_bytes(raw[end + 12:end + 16], "little") - 1
+    raw = raw[:end + 12] + size.to_bytes(4, "little") + raw[end + 16:]
+    p.write_bytes(raw)
+    with SafeArchive(p) as ar:
+        assert ar.members() == ["users.json"]
+        assert [(x.name, x.reason) for x in ar.problems] == [("", "empty member name")]
