@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -107,12 +108,39 @@ def _unspill(obj: Any) -> Any:
     return dataclasses.replace(obj.result, tables=tables)
 
 
-def _spill_root() -> str | None:
+def _spill_root() -> str:
     """Where workers write result tables: ``/dev/shm`` (memory) when present, else temp."""
     shm = "/dev/shm"
     if os.path.isdir(shm) and os.access(shm, os.W_OK):
         return shm
-    return None
+    return tempfile.gettempdir()
+
+
+_SPILL_PREFIX: Final = "orgnet-import-"
+
+
+def _remove_stale_spills(root: str) -> None:
+    """Remove spill directories of this user's imports whose process is gone (killed -9).
+
+    The tables in them hold identities (names, e-mail addresses) but never message text; a
+    killed import would otherwise leave them in ``/dev/shm`` until the next reboot.
+    """
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        match = re.fullmatch(rf"{_SPILL_PREFIX}(\d+)-\w+", entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:  # the import that wrote it is gone
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (OSError, OverflowError, AttributeError):  # alive, not ours, or no getuid
+            continue
 
 
 def _n_shards(target: str, path: Path, workers: int) -> int:
@@ -150,7 +178,9 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
     # Private (0700) directory for the workers' result tables; removed whatever happens.
-    spill_dir = tempfile.mkdtemp(prefix="orgnet-import-", dir=_spill_root())
+    root = _spill_root()
+    _remove_stale_spills(root)
+    spill_dir = tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=root)
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
             futures: dict[int, list[tuple[int, Any]]] = {}

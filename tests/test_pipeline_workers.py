@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,21 @@ def test_spilled_tables_round_trip_and_fall_back_when_unwritable(tmp_path: Path)
     whole = pipeline._run_importer_spilled(target, path, opts, str(tmp_path / "missing"))
     assert not isinstance(whole, pipeline._Spilled)
     assert all(whole.tables[n].equals(f) for n, f in direct.tables.items())
+
+
+def test_spill_directories_of_killed_imports_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    stale = tmp_path / f"orgnet-import-{dead_pid}-abc123"
+    live = tmp_path / f"orgnet-import-{os.getpid()}-def456"
+    other = tmp_path / f"not-orgnet-{dead_pid}-abc"
+    for d in (stale, live, other):
+        d.mkdir()
+        (d / "x-identities.arrow").write_bytes(b"names")
+    pipeline._remove_stale_spills(str(tmp_path))
+    assert not stale.exists()
+    assert live.exists() and other.exists()
