@@ -97,3 +97,10 @@ def test_spill_directories_of_killed_imports_are_removed(tmp_path: Path) -> None
     pipeline._remove_stale_spills(str(tmp_path))
     assert not stale.exists()
     assert live.exists() and other.exists()
+
+
+def test_spill_root_avoids_a_small_dev_shm(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(pipeline, "_SHM_MIN_FREE", 1 << 62)  # no /dev/shm is that large
+    assert pipeline._spill_root() == tempfile.gettempdir()

@@ -410,8 +410,8 @@ class SafeArchive:
         patch flags, the whole compressed span inside the file, a deflate stream that ends
         exactly at the size the directory states, and its CRC-32), so the bytes are those
         ``zipfile`` would return. Anything else returns ``None`` and the member is read by
-        ``zipfile``, with its errors. A third of the per-member cost of ``ZipFile.open``
-        (677,000 Slack day files: about 7 s less).
+        ``zipfile``, with its errors. Half the per-member time of ``ZipFile.open`` (70,000
+        Slack day files: 1.24 s -> 0.61 s).
         """
         mm = self._map
         if mm is None or info.flag_bits & 0x61 or info.compress_type not in (0, 8):
