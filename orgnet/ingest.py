@@ -200,7 +200,7 @@ def ingest(
             tx.append("rejects", conform("rejects", rej))
         # A record read as "ok" whose every row was already stored is a duplicate.
         status = pl.Series(result.record_status, dtype=pl.String)
-        ok = (status == "ok").to_numpy()
+        ok = (status == "ok").fill_null(False).to_numpy()
         seen = ok & (all_rows > 0) & (dup_rows == all_rows)
         counts.imported = int(ok.sum() - seen.sum())
         counts.duplicate = int((status == "duplicate").sum() + seen.sum())
@@ -278,7 +278,7 @@ def _merge_table(
         .group_by(_REC)
         .agg(pl.len().alias("n"), pl.col("_dup").sum().alias("d"))
     )
-    recs = per_record[_REC].to_numpy()  # unique: plain fancy-index addition is exact
+    recs = per_record[_REC].cast(pl.Int64).to_numpy()  # unique: fancy-index += is exact
     all_rows[recs] += per_record["n"].to_numpy()
     dup_rows[recs] += per_record["d"].to_numpy()
     fresh = flagged.filter(~pl.col("_dup")).drop("_dup", _REC)

@@ -142,6 +142,8 @@ def _remove_stale_spills(root: str) -> None:
         if match is None or not entry.is_dir(follow_symlinks=False):
             continue
         try:
+            # Ownership first: os.getuid does not exist on Windows (nothing is removed there),
+            # where signal 0 would mean CTRL_C_EVENT.
             if entry.stat(follow_symlinks=False).st_uid != os.getuid():
                 continue
             os.kill(int(match.group(1)), 0)
@@ -185,10 +187,16 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
             tasks.extend((i, k, {**opts, "shard": (k, n)}) for k in range(n))
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
-    # Private (0700) directory for the workers' result tables; removed whatever happens.
-    root = _spill_root()
-    _remove_stale_spills(root)
-    spill_dir = tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=root)
+    # Private (0700) directory for the workers' result tables; removed whatever happens. If
+    # none can be made (read-only or full temporary space), results come back pickled.
+    spill_dir: str | None = None
+    try:
+        root = _spill_root()
+        for place in {root, tempfile.gettempdir(), "/dev/shm"}:
+            _remove_stale_spills(place)
+        spill_dir = tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-", dir=root)
+    except OSError:
+        spill_dir = None
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
             futures: dict[int, list[tuple[int, Any]]] = {}
@@ -208,7 +216,8 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
                 yield result if result is not None else _run_importer(target, path, opts)
                 del result
     finally:
-        shutil.rmtree(spill_dir, ignore_errors=True)
+        if spill_dir is not None:
+            shutil.rmtree(spill_dir, ignore_errors=True)
 
 
 def sample_repo(folder: Path) -> str:

@@ -51,12 +51,22 @@ def test_pool_results_are_used_not_recomputed(
         spill_dirs.append(real_mkdtemp(prefix=prefix, dir=dir))
         return spill_dirs[-1]
 
+    handed_over: list[bool] = []
+    real_unspill = pipeline._unspill
+
+    def counting_unspill(obj: object) -> object:
+        handed_over.append(isinstance(obj, pipeline._Spilled))
+        return real_unspill(obj)
+
+    monkeypatch.setattr(pipeline, "_unspill", counting_unspill)
     monkeypatch.setattr(pipeline, "_run_importer", counting)
     monkeypatch.setattr(pipeline.tempfile, "mkdtemp", recording_mkdtemp)
     monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
     summaries = import_sample(SAMPLE_DATA, tmp_path / "ws", workers=2)
     assert len(summaries) >= 4
     assert reruns == []  # every file came back from a worker process
+    # ... through Arrow files, not pickled whole (the sample's five files, Slack unsharded)
+    assert handed_over == [True] * len(summaries)
     assert len(spill_dirs) == 1 and not Path(spill_dirs[0]).exists()  # removed afterwards
 
 
@@ -104,3 +114,16 @@ def test_spill_root_avoids_a_small_dev_shm(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(pipeline, "_SHM_MIN_FREE", 1 << 62)  # no /dev/shm is that large
     assert pipeline._spill_root() == tempfile.gettempdir()
+
+
+def test_no_spill_directory_means_pickled_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**_kwargs: object) -> str:
+        raise PermissionError("read-only temporary directory")
+
+    monkeypatch.setattr(pipeline.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    serial = import_sample(SAMPLE_DATA, tmp_path / "serial")
+    pooled = import_sample(SAMPLE_DATA, tmp_path / "pooled", workers=2)
+    assert [s.counts.as_dict() for s in pooled] == [s.counts.as_dict() for s in serial]

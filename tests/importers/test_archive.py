@@ -183,7 +183,7 @@ def _outcomes(path: Path, *, fast: bool) -> tuple[object, list[object]]:
     out: list[object] = []
     with ar:
         if not fast:
-            ar._map = None  # every member through zipfile
+            ar._fd = None  # every member through zipfile
         for name in ar.members():
             try:
                 out.append(ar.read(name))
@@ -242,3 +242,22 @@ def test_empty_member_name_is_a_member_problem(tmp_path: Path) -> None:
     with SafeArchive(p) as ar:
         assert ar.members() == ["users.json"]
         assert [(x.name, x.reason) for x in ar.problems] == [("", "empty member name")]
+
+
+def test_member_offset_before_the_file_start_is_not_read_from_its_end(tmp_path: Path) -> None:
+    """An end record that overstates the directory's offset makes member offsets negative:
+    zipfile's seek refuses them, and the fast path must not wrap round to the file's end."""
+    raw = bytearray(_zip(tmp_path / "n.zip", {"users.json": b'[{"id": "U1"}]'},
+                         compression=zipfile.ZIP_STORED).read_bytes())
+    end = raw.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(raw[end + 16:end + 20], "little")
+    raw[end + 16:end + 20] = (offset + len(raw)).to_bytes(4, "little")
+    p = tmp_path / "neg.zip"
+    p.write_bytes(bytes(raw))
+    with SafeArchive(p) as ar:
+        info = ar._infos["users.json"]
+        assert info.header_offset < 0
+        assert ar._read_clean_member(info) is None
+        with pytest.raises(ArchiveMemberError):
+            ar.read("users.json")
+    assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
