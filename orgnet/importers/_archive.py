@@ -411,8 +411,8 @@ class SafeArchive:
         patch flags, the whole compressed span inside the file, a deflate stream that ends
         exactly at the size the directory states, and its CRC-32), so the bytes are those
         ``zipfile`` would return. Anything else returns ``None`` and the member is read by
-        ``zipfile``, with its errors. Half the per-member time of ``ZipFile.open`` (70,000
-        Slack day files: 1.24 s -> 0.61 s).
+        ``zipfile``, with its errors. 40% less per-member time than ``ZipFile.open`` (70,000
+        Slack day files: 1.19 s -> 0.73 s of CPU).
         """
         fd = self._fd
         if fd is None or info.flag_bits & 0x61 or info.compress_type not in (0, 8):
