@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchmarks import run
 from benchmarks.run import _too_big, markdown
 
 
@@ -31,3 +32,11 @@ def test_markdown_lists_a_size_not_run() -> None:
            "sizes": [{"people": 100_000, "error": "not run: projected 48 GiB"}]}
     text = markdown(doc)
     assert "Size 100,000: not run: projected 48 GiB" in text
+
+
+def test_verdict_only_for_the_period_the_targets_are_for() -> None:
+    summary = {"import_s": 50.0, "analyze_s": 70.0, "total_s": 500.0, "peak_gib": 9.0}
+    assert run._verdict(10_000, 12, summary) == "import ok, analyze MISSED"
+    assert run._verdict(100_000, 12, summary) == "total ok, memory ok"
+    assert run._verdict(100_000, 2, summary).startswith("no verdict")
+    assert run._verdict(2_000, 12, summary) == ""
