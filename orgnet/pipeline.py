@@ -153,6 +153,20 @@ def _remove_stale_spills(root: str) -> None:
             continue
 
 
+def _shared_listing(path: Path) -> Any:
+    """The validated directory of a zip read in shards, or ``None`` (not a zip, or unreadable:
+    the shards then read it themselves and report what is wrong)."""
+    if not path.is_file():
+        return None
+    from orgnet.importers._archive import SafeArchive
+
+    try:
+        with SafeArchive(path) as archive:
+            return archive.listing()
+    except Exception:  # any problem is the shards' to report, as without a listing
+        return None
+
+
 def _n_shards(target: str, path: Path, workers: int) -> int:
     if workers <= 1 or target not in _SHARDABLE or path.stat().st_size < _SHARD_BYTES:
         return 1
@@ -175,16 +189,13 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
         return
     from orgnet.importers._base import merge_results
 
-    # (job, shard, options) in ingest order: a file that finishes early is ingested here while
+    # (job, shard, shards) in ingest order: a file that finishes early is ingested here while
     # the pool works on.
-    tasks: list[tuple[int, int, dict[str, Any]]] = []
+    tasks: list[tuple[int, int, int]] = []
     for i in big:
-        _name, path, target, opts = jobs[i]
+        _name, path, target, _opts = jobs[i]
         n = _n_shards(target, path, workers)
-        if n == 1:
-            tasks.append((i, 0, opts))
-        else:
-            tasks.extend((i, k, {**opts, "shard": (k, n)}) for k in range(n))
+        tasks.extend((i, k, n) for k in range(n))
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
     # Private (0700) directory for the workers' result tables; removed whatever happens. If
@@ -200,9 +211,20 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
             futures: dict[int, list[tuple[int, Any]]] = {}
-            for i, k, opts in tasks:
+            listings: dict[int, Any] = {}
+            for i, k, n in tasks:
+                opts = jobs[i][3]
+                if n > 1:
+                    # The zip directory is read once here (while the pool starts on the files
+                    # submitted before) instead of once per shard.
+                    if i not in listings:
+                        listings[i] = _shared_listing(jobs[i][1])
+                    opts = {**opts, "shard": (k, n)}
+                    if listings[i] is not None:
+                        opts["listing"] = listings[i]
                 futures.setdefault(i, []).append((k, pool.submit(
                     _run_importer_spilled, jobs[i][2], jobs[i][1], opts, spill_dir)))
+            del listings
             for i, (_name, path, target, opts) in enumerate(jobs):
                 pieces = futures.pop(i, None)
                 result = None

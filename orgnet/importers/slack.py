@@ -40,6 +40,7 @@ from orgnet._text import clean
 from orgnet.exceptions import InputError
 from orgnet.identity import is_bot_handle
 from orgnet.importers._archive import (
+    ArchiveListing,
     ArchiveMemberError,
     SafeArchive,
     member_file,
@@ -164,6 +165,7 @@ def import_slack(
     since: dt.datetime | dt.date | None = None,
     until: dt.datetime | dt.date | None = None,
     shard: tuple[int, int] | None = None,
+    listing: ArchiveListing | None = None,
 ) -> ImportResult:
     """Import a Slack workspace export.
 
@@ -179,6 +181,10 @@ def import_slack(
         results of shards ``0..n-1`` combined with
         :func:`~orgnet.importers._base.merge_results` equal the result of one import, so
         shards can run in separate processes.
+    listing
+        The zip's validated directory from :meth:`SafeArchive.listing` in another process
+        (the parallel import reads it once for all shards); ignored unless it describes this
+        very file under the same limits.
 
     Returns
     -------
@@ -201,7 +207,7 @@ def import_slack(
     # Shards after the first read the metadata for lookups only; its records are shard 0's.
     meta = b if index == 0 else ImportBuilder(SOURCE, p)
     state = _State()
-    with SafeArchive(p) as archive:
+    with SafeArchive(p, listing=listing) as archive:
 
         def label(member: str) -> str:
             return member_label(p, member, archive.is_dir)

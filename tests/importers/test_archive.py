@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orgnet.exceptions import InputError
-from orgnet.importers._archive import ArchiveMemberError, SafeArchive
+from orgnet.importers._archive import ArchiveMemberError, SafeArchive, _ListedInfos
 
 
 def _zip(path: Path, members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> Path:
@@ -174,13 +174,20 @@ def test_arbitrary_bytes_only_input_error(tmp_path_factory: pytest.TempPathFacto
         pass
 
 
-def _outcomes(path: Path, *, fast: bool) -> tuple[object, list[object]]:
-    """What SafeArchive.read gives for every member (bytes or the error), fast path on or off."""
+def _outcomes(path: Path, *, fast: bool, listed: bool = False) -> tuple[object, list[object]]:
+    """What SafeArchive.read gives for every member (bytes or the error), fast path on or off,
+    with the directory read here or taken from another SafeArchive's listing."""
     try:
-        ar = SafeArchive(path)
+        if listed:
+            with SafeArchive(path) as first:
+                listing = first.listing()
+            ar = SafeArchive(path, listing=listing)
+            assert isinstance(ar._infos, _ListedInfos)  # the listing was used
+        else:
+            ar = SafeArchive(path)
     except InputError as exc:
         return str(exc), []
-    out: list[object] = []
+    out: list[object] = [ar.members(), ar.problems]
     with ar:
         if not fast:
             ar._fd = None  # every member through zipfile
@@ -206,6 +213,8 @@ def _mixed_zip(path: Path) -> Path:
 def test_fast_member_reads_are_used_and_equal_zipfile(tmp_path: Path) -> None:
     p = _mixed_zip(tmp_path / "mixed.zip")
     assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
+    assert _outcomes(p, fast=True, listed=True) == _outcomes(p, fast=False)
+    assert _outcomes(p, fast=False, listed=True) == _outcomes(p, fast=False)
     with SafeArchive(p) as ar:
         fast = {n for n in ar.members() if ar._read_clean_member(ar._infos[n]) is not None}
     # Stored and deflated members are read from the mapped file; bzip2 and LZMA by zipfile.
@@ -225,7 +234,9 @@ def test_fast_member_reads_match_zipfile_on_damaged_archives(
     if data.draw(st.booleans()):
         del raw[data.draw(st.integers(0, len(raw) - 1))]
     p.write_bytes(bytes(raw))
-    assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
+    reference = _outcomes(p, fast=False)
+    assert _outcomes(p, fast=True) == reference
+    assert _outcomes(p, fast=True, listed=True) == reference
 
 
 def test_empty_member_name_is_a_member_problem(tmp_path: Path) -> None:
@@ -261,3 +272,37 @@ def test_member_offset_before_the_file_start_is_not_read_from_its_end(tmp_path: 
         with pytest.raises(ArchiveMemberError):
             ar.read("users.json")
     assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
+
+
+def test_listing_spares_the_directory_and_is_ignored_for_another_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _zip(tmp_path / "l.zip", {"users.json": b"[]", "c/2024-05-01.json": b"[1]",
+                                  "c\x01bad.json": b"[2]"})
+    with SafeArchive(p) as first:
+        listing = first.listing()
+        assert [x.reason for x in first.problems] == ["NUL or control character in member name"]
+    parsed: list[object] = []
+    real = zipfile.ZipFile
+
+    def counting(*args: object, **kwargs: object) -> zipfile.ZipFile:
+        parsed.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zipfile, "ZipFile", counting)
+    with SafeArchive(p, listing=listing) as ar:
+        assert ar.members() == ["c/2024-05-01.json", "users.json"]
+        assert ar.problems == list(listing.problems)
+        assert ar.read("c/2024-05-01.json") == b"[1]" and ar.size("users.json") == 2
+    assert parsed == []  # the directory was not parsed again
+    # Other limits, or the file changed since: the listing is not used.
+    with SafeArchive(p, listing=listing, max_members=5) as ar:
+        assert not isinstance(ar._infos, _ListedInfos)
+    os.utime(p, ns=(1, 1))
+    with SafeArchive(p, listing=listing) as ar:
+        assert not isinstance(ar._infos, _ListedInfos)
+        assert ar.read("users.json") == b"[]"
+    assert len(parsed) == 2
+    # A directory layout has no listing.
+    (tmp_path / "d").mkdir()
+    with SafeArchive(tmp_path / "d") as d, pytest.raises(ValueError):
+        d.listing()

@@ -364,3 +364,26 @@ def test_shards_merge_to_the_serial_result(export_dir: Path, tmp_path: Path, n_s
     _same_result(merge_results(parts), serial)
     with pytest.raises(ValueError, match="shard"):
         import_slack(d, shard=(n_shards, n_shards))
+
+
+def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
+        export_dir: Path, tmp_path: Path) -> None:
+    """The parallel import reads a zip's directory once and hands it to every shard."""
+    from orgnet.importers._archive import SafeArchive
+    from orgnet.importers._base import merge_results
+
+    d = _copy(export_dir, tmp_path)
+    (d / "general" / "2024-05-09.json").write_bytes(b'[{"ts": "1714650000.1", "user": "U01ANA"')
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(d.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(d).as_posix())
+        zf.writestr("bad\x01name.json", b"[]")  # a member problem, reported by shard 0 only
+    with SafeArchive(z) as archive:
+        listing = archive.listing()
+    assert [p.reason for p in listing.problems] == ["NUL or control character in member name"]
+    serial = import_slack(z)
+    parts = [import_slack(z, shard=(i, 3), listing=listing) for i in range(3)]
+    assert sum(1 for p in parts if p.counts.read) >= 2
+    _same_result(merge_results(parts), serial)
