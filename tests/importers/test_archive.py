@@ -203,6 +203,9 @@ def _mixed_zip(path: Path) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("a/deflated.json", b'[{"ts": "1.0"}]' * 50, compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("a/stored.json", b"[1, 2, 3]", compress_type=zipfile.ZIP_STORED)
+        # Larger than the one-call limit (1 MiB): read in one go too when clean.
+        zf.writestr("a/big.json", b"[" + b'{"id": 1},' * 150_000 + b"{}]",
+                    compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("a/empty.json", b"", compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("a/bz.json", b"[4]" * 40, compress_type=zipfile.ZIP_BZIP2)
         zf.writestr("a/xz.json", b"[5]" * 40, compress_type=zipfile.ZIP_LZMA)
@@ -218,7 +221,8 @@ def test_fast_member_reads_are_used_and_equal_zipfile(tmp_path: Path) -> None:
     with SafeArchive(p) as ar:
         fast = {n for n in ar.members() if ar._read_clean_member(ar._infos[n]) is not None}
     # Stored and deflated members are read from the mapped file; bzip2 and LZMA by zipfile.
-    assert fast == {"a/deflated.json", "a/stored.json", "a/empty.json", "b/\u00e9t\u00e9.json"}
+    assert fast == {"a/deflated.json", "a/stored.json", "a/empty.json", "a/big.json",
+                    "b/\u00e9t\u00e9.json"}
 
 
 @settings(max_examples=150, deadline=None)
