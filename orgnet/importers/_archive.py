@@ -197,6 +197,9 @@ def _fold(name: str) -> str:
 
 #: Members whose header claims at most this many bytes are read in one call.
 _SMALL_MEMBER: Final = 1 << 20
+#: Clean members up to this size are read with positional reads in one go (compressed and
+#: inflated bytes both in memory at once); larger ones stream through zipfile.
+_ONE_GO_MEMBER: Final = 64 << 20
 
 
 class _CountingReader(io.RawIOBase):
@@ -541,16 +544,17 @@ class SafeArchive:
             # From a listing: the directory's fields straight from its columns, so no ZipInfo
             # is built unless zipfile has to read the member.
             (_f, orig, off, csize, fsize, crc, ctype, flags, _t) = listed.row(name)
-            if fsize <= self.max_member_bytes:
+            if fsize <= min(self.max_member_bytes, _ONE_GO_MEMBER):
                 fast = self._read_clean(off, orig, csize, fsize, crc, ctype, flags)
                 if fast is not None:
                     self._account(name, len(fast), len(fast))
                     return fast
         info = self._infos.get(name) if not self.is_dir else None
-        if listed is None and info is not None and info.file_size <= self.max_member_bytes:
-            # A clean stored or deflated member of at most the size the member limit allows
-            # (never inflated past the size its header claims): read in one go, whatever its
-            # size, so that a reader from a listing never needs zipfile's directory. The
+        if (listed is None and info is not None
+                and info.file_size <= min(self.max_member_bytes, _ONE_GO_MEMBER)):
+            # A clean stored or deflated member within the member limit (never inflated past
+            # the size its header claims) and up to _ONE_GO_MEMBER: read in one go, so that a
+            # reader from a listing needs zipfile's directory only for other members. The
             # budgets are checked on what was read, as the streaming path ends up doing.
             fast = self._read_clean_member(info)
             if fast is not None:
