@@ -44,6 +44,7 @@ SAMPLE_FILES: Final[tuple[tuple[str, str, str, dict[str, Any]], ...]] = (
 _POOL_BYTES: Final = 16 << 20
 #: Importers that can read one input in shards (``shard=(i, n)``) and files large enough to
 #: split: their shards run in parallel and are merged in order (same result as one import).
+#: They also take ``listing=`` (:meth:`SafeArchive.listing`) for a zip read once by the caller.
 _SHARDABLE: Final = frozenset({"orgnet.importers.slack:import_slack"})
 _SHARD_BYTES: Final = 64 << 20
 

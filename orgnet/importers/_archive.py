@@ -539,27 +539,28 @@ class SafeArchive:
         """Read a whole member into memory (bounded by ``max_member_bytes``)."""
         if self._closed:
             raise ValueError("archive is closed")
-        listed = self._infos if isinstance(self._infos, _ListedInfos) else None
-        if listed is not None and name in listed:
-            # From a listing: the directory's fields straight from its columns, so no ZipInfo
-            # is built unless zipfile has to read the member.
-            (_f, orig, off, csize, fsize, crc, ctype, flags, _t) = listed.row(name)
+        # A clean stored or deflated member within the member limit (never inflated past the
+        # size its header claims) and up to _ONE_GO_MEMBER is read in one go with positional
+        # reads; the budgets are checked on what was read, as the streaming path ends up doing.
+        # From a listing the directory's fields come straight from its columns, so no ZipInfo
+        # is built unless zipfile has to read the member.
+        info: zipfile.ZipInfo | None = None
+        fields: tuple[Any, ...] | None = None
+        if isinstance(self._infos, _ListedInfos):
+            fields = self._infos.row(name) if name in self._infos else None
+        elif not self.is_dir:
+            info = self._infos.get(name)
+            if info is not None:
+                fields = tuple(getattr(info, f) for f in _LISTED_FIELDS)
+        if fields is not None:
+            _f, orig, off, csize, fsize, crc, ctype, flags, _t = fields
             if fsize <= min(self.max_member_bytes, _ONE_GO_MEMBER):
                 fast = self._read_clean(off, orig, csize, fsize, crc, ctype, flags)
                 if fast is not None:
                     self._account(name, len(fast), len(fast))
                     return fast
-        info = self._infos.get(name) if not self.is_dir else None
-        if (listed is None and info is not None
-                and info.file_size <= min(self.max_member_bytes, _ONE_GO_MEMBER)):
-            # A clean stored or deflated member within the member limit (never inflated past
-            # the size its header claims) and up to _ONE_GO_MEMBER: read in one go, so that a
-            # reader from a listing needs zipfile's directory only for other members. The
-            # budgets are checked on what was read, as the streaming path ends up doing.
-            fast = self._read_clean_member(info)
-            if fast is not None:
-                self._account(name, len(fast), len(fast))
-                return fast
+            if info is None:
+                info = self._infos[name]  # built only now, for zipfile
         if info is not None and info.file_size <= _SMALL_MEMBER:
             # Small members (a Slack day file) in one call: zipfile never inflates a member
             # past the size its header claims (a lie ends in a CRC error), so at most
