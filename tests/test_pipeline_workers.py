@@ -125,5 +125,15 @@ def test_no_spill_directory_means_pickled_results(
     monkeypatch.setattr(pipeline.tempfile, "mkdtemp", refuse)
     monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
     serial = import_sample(SAMPLE_DATA, tmp_path / "serial")
+    handed_over: list[bool] = []
+    real_unspill = pipeline._unspill
+
+    def counting_unspill(obj: object) -> object:
+        handed_over.append(isinstance(obj, pipeline._Spilled))
+        return real_unspill(obj)
+
+    monkeypatch.setattr(pipeline, "_unspill", counting_unspill)
     pooled = import_sample(SAMPLE_DATA, tmp_path / "pooled", workers=2)
     assert [s.counts.as_dict() for s in pooled] == [s.counts.as_dict() for s in serial]
+    # Every result came back from a worker, pickled whole (not re-run here after a failure).
+    assert handed_over == [False] * len(pooled)
