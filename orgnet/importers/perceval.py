@@ -59,6 +59,7 @@ __all__ = [
     "parse_epoch_utc",
     "parse_iso_utc",
     "replay",
+    "replay_plan",
     "validate_envelope",
     "window_bounds",
 ]
@@ -632,7 +633,6 @@ def replay(
         ``handles_unresolved`` (other handle-targeted events left out).
     """
     best: dict[str, tuple[float, int]] = {}
-    first_line: dict[tuple[str, float], int | None] = {}
     for i, plan in enumerate(plans):
         if plan.key is None or plan.rejected or plan.skip_reason:
             continue
@@ -641,82 +641,105 @@ def replay(
         if cur is None or version > cur[0]:
             best[plan.key] = (version, i)
     stats = {"mentions_unresolved": 0, "handles_unresolved": 0}
-    windowed = since is not None or until is not None
     shared_seen: set[tuple[Any, ...]] = set()
+    first_line: dict[tuple[str, float], int | None] = {}
     for i in range(len(plans)):
         plan = plans[i]
         plans[i] = _DONE  # free each plan once replayed
-        b.begin(line=plan.line, record=plan.record)
-        for reason, fld, raw, outcome in plan.problems:
-            b.reject(reason, field=fld, raw=raw, outcome=outcome)
-        if plan.rejected:
-            continue
-        if plan.skip_reason:
-            b.skip(plan.skip_reason)
-            continue
-        if plan.key is not None:
-            version = plan.version if plan.version is not None else 0.0
-            if best[plan.key][1] != i:
-                if best[plan.key][0] == version:
-                    where = first_line.get((plan.key, version))
-                    b.reject(
-                        f"duplicate {plan.key_kind}: same id and update time as line {where}",
-                        field=plan.key_field,
-                        raw=f"{plan.key_field} {plan.key}",
-                    )
-                else:
-                    b.skip("superseded by a newer version of the same item")
-                continue
-            first_line.setdefault((plan.key, version), plan.line)
-        events = plan.events
-        mentions = plan.mentions
-        if plan.shared_events:
-            events = events + plan.shared_events
-        if plan.shared_mentions:
-            mentions = mentions + plan.shared_mentions
-        if windowed:
-            had_events = bool(events)
-            events = [e for e in events if _in_window(e[2], since, until)]
-            mentions = [m for m in mentions if _in_window(m[2], since, until)]
-            anchor = plan.anchor_ts
-            if not events and not (
-                not had_events and anchor is not None and _in_window(anchor, since, until)
-            ):
-                b.skip("outside the --since/--until window")
-                continue
-        if plan.shared_events or plan.shared_mentions:
-            shared_ids = {id(e) for e in plan.shared_events} | {id(m) for m in plan.shared_mentions}
-            kept_e: list[EventOp] = []
-            for e in events:
-                if id(e) in shared_ids:
-                    key = ("e", *e[:2], *e[3:])
-                    if key in shared_seen:
-                        continue
-                    shared_seen.add(key)
-                kept_e.append(e)
-            kept_m: list[MentionOp] = []
-            for m in mentions:
-                if id(m) in shared_ids:
-                    mkey = ("m", *m[:2], *m[3:])
-                    if mkey in shared_seen:
-                        continue
-                    shared_seen.add(mkey)
-                kept_m.append(m)
-            events, mentions = kept_e, kept_m
-        event = b.event
-        for kind, actor, ts, target, role, art, cont, value, ref in events:
-            event(kind, actor, ts=ts, target_id=target, target_role=role, artifact_id=art,
-                  container=cont, value=value, raw_ref=ref)
-        for actor, handle, ts, art, cont, ref, kind, role in mentions:
-            target = resolve_handle(handle) if resolve_handle is not None else None
-            if target is None:
-                stats["mentions_unresolved" if kind == "mention" else "handles_unresolved"] += 1
-                continue
-            event(kind, actor, ts=ts, target_id=target, target_role=role,
-                  artifact_id=art, container=cont, raw_ref=ref)
-        for row in plan.artifacts:
-            fields = dict(row)
-            b.artifact(fields.pop("artifact_id"), fields.pop("kind"), **fields)
-        for row in plan.touches:
-            b.add("touches", **row)
+        replay_plan(b, plan, i, best=best, first_line=first_line, shared_seen=shared_seen,
+                    stats=stats, resolve_handle=resolve_handle, since=since, until=until)
     return stats
+
+
+def replay_plan(
+    b: ImportBuilder,
+    plan: RecordPlan,
+    i: int,
+    *,
+    best: dict[str, tuple[float, int]],
+    first_line: dict[tuple[str, float], int | None],
+    shared_seen: set[tuple[Any, ...]],
+    stats: dict[str, int],
+    resolve_handle: Callable[[str], str | None] | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> None:
+    """Replay plan ``i`` of a list (see :func:`replay`); the state is shared across calls.
+
+    ``best`` maps each key to its winning ``(version, index)``; ``first_line``,
+    ``shared_seen`` and ``stats`` are updated.
+    """
+    windowed = since is not None or until is not None
+    b.begin(line=plan.line, record=plan.record)
+    for reason, fld, raw, outcome in plan.problems:
+        b.reject(reason, field=fld, raw=raw, outcome=outcome)
+    if plan.rejected:
+        return
+    if plan.skip_reason:
+        b.skip(plan.skip_reason)
+        return
+    if plan.key is not None:
+        version = plan.version if plan.version is not None else 0.0
+        if best[plan.key][1] != i:
+            if best[plan.key][0] == version:
+                where = first_line.get((plan.key, version))
+                b.reject(
+                    f"duplicate {plan.key_kind}: same id and update time as line {where}",
+                    field=plan.key_field,
+                    raw=f"{plan.key_field} {plan.key}",
+                )
+            else:
+                b.skip("superseded by a newer version of the same item")
+            return
+        first_line.setdefault((plan.key, version), plan.line)
+    events = plan.events
+    mentions = plan.mentions
+    if plan.shared_events:
+        events = events + plan.shared_events
+    if plan.shared_mentions:
+        mentions = mentions + plan.shared_mentions
+    if windowed:
+        had_events = bool(events)
+        events = [e for e in events if _in_window(e[2], since, until)]
+        mentions = [m for m in mentions if _in_window(m[2], since, until)]
+        anchor = plan.anchor_ts
+        if not events and not (
+            not had_events and anchor is not None and _in_window(anchor, since, until)
+        ):
+            b.skip("outside the --since/--until window")
+            return
+    if plan.shared_events or plan.shared_mentions:
+        shared_ids = {id(e) for e in plan.shared_events} | {id(m) for m in plan.shared_mentions}
+        kept_e: list[EventOp] = []
+        for e in events:
+            if id(e) in shared_ids:
+                key = ("e", *e[:2], *e[3:])
+                if key in shared_seen:
+                    continue
+                shared_seen.add(key)
+            kept_e.append(e)
+        kept_m: list[MentionOp] = []
+        for m in mentions:
+            if id(m) in shared_ids:
+                mkey = ("m", *m[:2], *m[3:])
+                if mkey in shared_seen:
+                    continue
+                shared_seen.add(mkey)
+            kept_m.append(m)
+        events, mentions = kept_e, kept_m
+    event = b.event
+    for kind, actor, ts, target, role, art, cont, value, ref in events:
+        event(kind, actor, ts=ts, target_id=target, target_role=role, artifact_id=art,
+              container=cont, value=value, raw_ref=ref)
+    for actor, handle, ts, art, cont, ref, kind, role in mentions:
+        target = resolve_handle(handle) if resolve_handle is not None else None
+        if target is None:
+            stats["mentions_unresolved" if kind == "mention" else "handles_unresolved"] += 1
+            continue
+        event(kind, actor, ts=ts, target_id=target, target_role=role,
+              artifact_id=art, container=cont, raw_ref=ref)
+    for row in plan.artifacts:
+        fields = dict(row)
+        b.artifact(fields.pop("artifact_id"), fields.pop("kind"), **fields)
+    for row in plan.touches:
+        b.add("touches", **row)
