@@ -23,6 +23,7 @@ __all__ = [
     "decode_text",
     "iter_json_documents",
     "iter_json_lines",
+    "iter_raw_lines",
     "loads_strict",
     "open_binary",
     "read_text",
@@ -185,6 +186,30 @@ def _too_deep_iterative(value: Any, limit: int) -> bool:
     return False
 
 
+def iter_raw_lines(
+    path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | JsonRecordError]]:
+    """Yield ``(line_number, raw_line_or_error)`` for each non-blank line of a JSONL file, unparsed.
+
+    A line longer than ``max_line_bytes`` and corrupt or truncated compressed data yield a
+    :class:`JsonRecordError` (the latter as the last record).
+    """
+    last = 0
+    try:
+        with open_binary(path) as fh:
+            for lineno, raw in enumerate(_bounded_lines(fh, max_line_bytes), start=1):
+                if raw is None:
+                    last = lineno
+                    yield lineno, JsonRecordError(f"line longer than {max_line_bytes} bytes")
+                    continue
+                if not raw.strip():
+                    continue
+                last = lineno
+                yield lineno, raw
+    except _COMPRESSION_ERRORS as exc:
+        yield last + 1, JsonRecordError(f"corrupt or truncated compressed data: {exc}")
+
+
 def iter_json_lines(
     path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[int, Any | JsonRecordError, bytes]]:
@@ -193,32 +218,17 @@ def iter_json_lines(
     Malformed lines yield a :class:`JsonRecordError` instead of stopping the import. Lines longer
     than ``max_line_bytes`` are not parsed.
     """
-    last = 0
-    try:
-        for item in _json_lines(path, max_line_bytes):
-            last = item[0]
-            yield item
-    except _COMPRESSION_ERRORS as exc:
-        yield last + 1, JsonRecordError(f"corrupt or truncated compressed data: {exc}"), b""
-
-
-def _json_lines(
-    path: str | Path, max_line_bytes: int
-) -> Iterator[tuple[int, Any | JsonRecordError, bytes]]:
-    with open_binary(path) as fh:
-        for lineno, raw in enumerate(_bounded_lines(fh, max_line_bytes), start=1):
-            if raw is None:
-                yield lineno, JsonRecordError(f"line longer than {max_line_bytes} bytes"), b""
-                continue
-            if not raw.strip():
-                continue
-            try:
-                yield lineno, loads_strict(raw), raw
-            except (JsonRecordError, UnicodeDecodeError) as exc:
-                err = exc if isinstance(exc, JsonRecordError) else JsonRecordError(
-                    f"invalid UTF-8: {exc.reason}"
-                )
-                yield lineno, err, raw
+    for lineno, raw in iter_raw_lines(path, max_line_bytes=max_line_bytes):
+        if isinstance(raw, JsonRecordError):
+            yield lineno, raw, b""
+            continue
+        try:
+            yield lineno, loads_strict(raw), raw
+        except (JsonRecordError, UnicodeDecodeError) as exc:
+            err = exc if isinstance(exc, JsonRecordError) else JsonRecordError(
+                f"invalid UTF-8: {exc.reason}"
+            )
+            yield lineno, err, raw
 
 
 def _bounded_lines(fh: IO[bytes], limit: int) -> Iterator[bytes | None]:

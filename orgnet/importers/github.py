@@ -33,19 +33,25 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import polars as pl
+
 from orgnet.exceptions import InputError
 from orgnet.identity import is_bot_handle
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult
-from orgnet.importers._io import JsonRecordError
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult, identity_id_for
+from orgnet.importers._io import JsonRecordError, iter_raw_lines, loads_strict
 from orgnet.importers.perceval import (
+    DECOMPRESSION_ERRORS,
     FieldError,
     PercevalItem,
     PercevalReject,
     RecordPlan,
     describe_value,
     detect_backend,
+    envelope_excerpt,
     gc_paused,
+    is_json_lines,
     iso_field,
+    item_or_reject,
     iter_json_records,
     iter_perceval_items,
     replay,
@@ -177,7 +183,8 @@ class _Context:
     def __init__(self, b: ImportBuilder, instance: str | None) -> None:
         self.b = b
         self.instance = instance
-        self.plans: list[RecordPlan] = []
+        #: ``None``: a plain pull request read column-wise (see :mod:`._github_fast`).
+        self.plans: list[RecordPlan | None] = []
         self.logins: dict[str, str] = {}
         self._cache: dict[tuple[object, ...], tuple[str, bool]] = {}
         self.team_requests: set[tuple[str, str]] = set()
@@ -216,6 +223,11 @@ class _Context:
             name = pname if isinstance(pname, str) else None
             email = pmail if isinstance(pmail, str) else None
         typ = obj.get("type") if isinstance(obj.get("type"), str) else None
+        return self.register(uid, login, typ, name, email)
+
+    def register(self, uid: int, login: str, typ: str | None, name: str | None,
+                 email: str | None) -> tuple[str, bool]:
+        """Identity id and bot flag of a checked user (registered the first time it is seen)."""
         key = (uid, login, typ, name, email)
         cached = self._cache.get(key)
         if cached is not None:
@@ -534,12 +546,114 @@ def _perceval_files(data: dict[str, Any]) -> list[Any] | None:
 
 def _iter_perceval(ctx: _Context, path: Path) -> None:
     for _line, entry in iter_perceval_items(path):
-        if isinstance(entry, PercevalReject):
-            plan = RecordPlan(entry.line, "perceval item")
-            plan.problem(entry.reason, field=entry.field, raw=entry.raw)
-            ctx.plans.append(plan)
-            continue
-        ctx.plans.append(_plan_perceval(ctx, entry))
+        _add_entry(ctx, entry)
+
+
+def _add_entry(ctx: _Context, entry: PercevalItem | PercevalReject) -> None:
+    if isinstance(entry, PercevalReject):
+        plan = RecordPlan(entry.line, "perceval item")
+        plan.problem(entry.reason, field=entry.field, raw=entry.raw)
+        ctx.plans.append(plan)
+        return
+    ctx.plans.append(_plan_perceval(ctx, entry))
+
+
+#: Plain pull requests of Perceval JSON lines are read column-wise (tests switch it off to
+#: compare with the reference path).
+_FAST = True
+
+
+def _reference_entry(lineno: int, raw: bytes | JsonRecordError | PercevalReject
+                     ) -> PercevalItem | PercevalReject:
+    """What :func:`iter_perceval_items` makes of one line of JSON lines."""
+    if isinstance(raw, PercevalReject):
+        return raw
+    if isinstance(raw, JsonRecordError):
+        return PercevalReject(lineno, str(raw), None, envelope_excerpt(b""))
+    try:
+        obj = loads_strict(raw)
+    except (JsonRecordError, UnicodeDecodeError) as exc:
+        err = exc if isinstance(exc, JsonRecordError) else JsonRecordError(
+            f"invalid UTF-8: {exc.reason}")
+        return PercevalReject(lineno, str(err), None, envelope_excerpt(raw))
+    return item_or_reject(lineno, obj)
+
+
+def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
+                            ) -> tuple[list[int], pl.DataFrame, pl.DataFrame]:
+    """Plan a Perceval JSON-lines file: plain pull requests column-wise, the rest as reference.
+
+    Returns the line of every record and the plain items' rows (``f`` = index in
+    ``ctx.plans``, where a plain item is ``None``).
+    """
+    from orgnet.importers import _github_fast as fast
+
+    lines: list[int] = []
+    items: list[pl.DataFrame] = []
+    events: list[pl.DataFrame] = []
+    origins: dict[str, str | None] = {}
+
+    def container(origin: str) -> str | None:
+        if origin not in origins:
+            origins[origin] = container_from_url(origin)
+        return origins[origin]
+
+    def is_bot(login: str, typ: str | None) -> bool:
+        return typ == "Bot" or login.endswith("[bot]") or is_bot_handle(login)
+
+    def run(batch: list[tuple[int, bytes | JsonRecordError | PercevalReject]]) -> None:
+        raws = [r.rstrip(b"\n") if isinstance(r, bytes) else None for _, r in batch]
+        parsed = fast.parse_items(con, raws)
+        plain = fast.plan_batch(
+            parsed, containers=container,
+            identity_of=lambda uid: identity_id_for(SOURCE, str(uid), ctx.instance),
+            is_bot=is_bot, mentions=extract_mentions)
+        keep = plain.plain
+        # New user keys of plain items, in the order the reference path would register them.
+        new_keys: dict[int, list[tuple[Any, ...]]] = {}
+        if keep:
+            firsts = plain.users.filter(pl.struct(fast.USER_FIELDS).is_first_distinct())
+            for f, *key in firsts.select("f", *fast.USER_FIELDS).iter_rows():
+                new_keys.setdefault(f, []).append(tuple(key))
+        pos: list[int] = []
+        for f, (lineno, raw) in enumerate(batch):
+            lines.append(lineno)
+            if f in keep:
+                for key in new_keys.get(f, ()):
+                    ctx.register(*key)
+                pos.append(len(ctx.plans))
+                ctx.plans.append(None)
+            else:
+                pos.append(-1)
+                _add_entry(ctx, _reference_entry(lineno, raw))
+        if keep:
+            where = pl.DataFrame({"f": range(len(batch)), "pos": pos},
+                                 schema={"f": pl.Int64, "pos": pl.Int64})
+            for rows, out in ((plain.items, items), (plain.events, events)):
+                out.append(rows.join(where, on="f", how="left", maintain_order="left")
+                           .with_columns(pl.col("pos").alias("f")).drop("pos"))
+
+    batch: list[tuple[int, bytes | JsonRecordError | PercevalReject]] = []
+    size = last = 0
+    try:
+        for last, raw in iter_raw_lines(path):
+            batch.append((last, raw))
+            size += len(raw) if isinstance(raw, bytes) else 0
+            if size >= fast.BATCH_BYTES:
+                run(batch)
+                batch, size = [], 0
+    except UnicodeDecodeError as exc:  # as iter_perceval_items
+        raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
+                         file=str(path)) from exc
+    except DECOMPRESSION_ERRORS as exc:
+        if last == 0:
+            raise InputError(f"cannot decompress: {exc}", file=str(path)) from exc
+        batch.append((last + 1, PercevalReject(
+            last + 1, f"compressed input truncated or corrupt after line {last}: {exc}")))
+    if batch:
+        run(batch)
+    return (lines, pl.concat(items, how="vertical_relaxed") if items else pl.DataFrame(),
+            pl.concat(events, how="vertical_relaxed") if events else pl.DataFrame())
 
 
 # -- REST directory --------------------------------------------------------------------------------
@@ -804,9 +918,22 @@ def import_github(
                 _iter_rest(ctx, p, repo)
             except OSError as exc:
                 raise InputError(f"cannot read the export directory: {exc}", file=str(p)) from exc
+            stats = replay(b, ctx.plans, resolve_handle=ctx.resolve_login, since=lo, until=hi)
+        elif _FAST and lo is None and hi is None and is_json_lines(p):
+            import duckdb
+
+            from orgnet.importers import _github_fast as fast
+
+            con = duckdb.connect()
+            try:
+                lines, items, events = _iter_perceval_columnar(ctx, p, con)
+                stats = fast.replay(b, ctx.plans, (items, events), lines=lines,
+                                    resolve=ctx.logins, con=con)
+            finally:
+                con.close()
         else:
             _iter_perceval(ctx, p)
-        stats = replay(b, ctx.plans, resolve_handle=ctx.resolve_login, since=lo, until=hi)
+            stats = replay(b, ctx.plans, resolve_handle=ctx.resolve_login, since=lo, until=hi)
         if stats["mentions_unresolved"]:
             b.notes.append(f"{stats['mentions_unresolved']} @mention(s) of logins not seen in "
                            "the input were left out")

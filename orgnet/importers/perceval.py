@@ -44,6 +44,7 @@ from orgnet.importers._io import (
 )
 
 __all__ = [
+    "DECOMPRESSION_ERRORS",
     "ENVELOPE_FIELDS",
     "FieldError",
     "PercevalItem",
@@ -53,7 +54,9 @@ __all__ = [
     "detect_backend",
     "envelope_excerpt",
     "gc_paused",
+    "is_json_lines",
     "iso_field",
+    "item_or_reject",
     "iter_json_records",
     "iter_perceval_items",
     "parse_epoch_utc",
@@ -78,7 +81,7 @@ _PEEK_BYTES: Final = 64 * 1024
 _BACKEND_RE: Final = re.compile(rb'"backend_name"\s*:\s*"([^"\\]{1,64})"')
 _XSSI: Final = ")]}'"
 #: What a truncated or corrupt ``.gz`` raises while it is read (the foundation readers let it out).
-_DECOMPRESSION_ERRORS: Final = (EOFError, OSError, zlib.error)
+DECOMPRESSION_ERRORS: Final = (EOFError, OSError, zlib.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +162,14 @@ def validate_envelope(obj: object) -> tuple[str, str | None] | None:
     return None
 
 
-def _is_json_lines(path: Path) -> bool:
-    """JSON lines when the first non-blank line is more than a lone ``{`` (pretty) or ``[``."""
+def is_json_lines(path: Path) -> bool:
+    """True for JSON lines: the first non-blank line is more than a lone ``{`` (pretty) or ``[``.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be decompressed.
+    """
     try:
         with open_binary(path) as fh:
             for _ in range(1000):
@@ -170,7 +179,7 @@ def _is_json_lines(path: Path) -> bool:
                 line = raw.lstrip(b"\xef\xbb\xbf").strip()
                 if line:
                     return line.startswith(b"{") and line != b"{"
-    except _DECOMPRESSION_ERRORS as exc:
+    except DECOMPRESSION_ERRORS as exc:
         raise InputError(f"cannot decompress: {exc}", file=str(path)) from exc
     return False
 
@@ -200,22 +209,22 @@ def iter_perceval_items(path: str | Path) -> Iterator[tuple[int, PercevalItem | 
     p = Path(path)
     lineno = 0
     try:
-        if _is_json_lines(p):
+        if is_json_lines(p):
             for lineno, obj, raw in iter_json_lines(p):
                 if isinstance(obj, JsonRecordError):
                     yield lineno, PercevalReject(lineno, str(obj), None, envelope_excerpt(raw))
                     continue
-                yield lineno, _item_or_reject(lineno, obj)
+                yield lineno, item_or_reject(lineno, obj)
         else:
             for lineno, obj in iter_json_documents(p):
                 if isinstance(obj, JsonRecordError):
                     yield lineno, PercevalReject(lineno, str(obj), None, "<unparseable document>")
                     continue
-                yield lineno, _item_or_reject(lineno, obj)
+                yield lineno, item_or_reject(lineno, obj)
     except UnicodeDecodeError as exc:  # a UTF-16 byte-order mark followed by invalid UTF-16
         raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
                          file=str(p)) from exc
-    except _DECOMPRESSION_ERRORS as exc:
+    except DECOMPRESSION_ERRORS as exc:
         if lineno == 0:
             raise InputError(f"cannot decompress: {exc}", file=str(p)) from exc
         yield lineno + 1, PercevalReject(
@@ -223,7 +232,8 @@ def iter_perceval_items(path: str | Path) -> Iterator[tuple[int, PercevalItem | 
         )
 
 
-def _item_or_reject(lineno: int, obj: object) -> PercevalItem | PercevalReject:
+def item_or_reject(lineno: int, obj: object) -> PercevalItem | PercevalReject:
+    """A decoded record as a :class:`PercevalItem`, or why it is not one."""
     problem = validate_envelope(obj)
     if problem is not None:
         reason, fld = problem
@@ -252,7 +262,7 @@ def detect_backend(path: str | Path) -> str | None:
     try:
         with open_binary(p) as fh:
             head = fh.read(_PEEK_BYTES)
-    except (InputError, *_DECOMPRESSION_ERRORS):
+    except (InputError, *DECOMPRESSION_ERRORS):
         return None
     body = head.lstrip(b"\xef\xbb\xbf \t\r\n[")
     if not body.startswith(b"{") or (b'"uuid"' not in head and b'"origin"' not in head):
@@ -306,7 +316,7 @@ def iter_json_records(path: str | Path) -> Iterator[tuple[int | None, Any | Json
     p = Path(path)
     try:
         yield from _json_records(p)
-    except _DECOMPRESSION_ERRORS as exc:
+    except DECOMPRESSION_ERRORS as exc:
         raise InputError(f"cannot decompress: {exc}", file=str(p)) from exc
 
 
