@@ -55,9 +55,6 @@ BATCH_BYTES: Final = 32 << 20
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
 _LIST_FIELDS: Final = (b"reviews_data", b"review_comments_data", b"requested_reviewers",
                        b"requested_reviewers_data", b"requested_teams")
-_EMPTY_OBJECT: Final = re.compile(rb'"(' + b"|".join(_LIST_FIELDS) + rb')":\{\}')
-#: ... and ``[]`` for a missing profile, which it reads as no profile, as ``null`` is.
-_EMPTY_PROFILE: Final = re.compile(rb'"(user_data|merged_by_data)":\[\]')
 #: Nesting the reference parser refuses (``MAX_JSON_DEPTH``): such lines take that path.
 _MAX_BRACKETS: Final = 200
 _TS_RE: Final = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
@@ -74,7 +71,9 @@ _REVIEW_KINDS: Final = {
 
 
 def _typed(name: str, expr: str) -> str:
-    return f"'{name}_t': json_type({expr}), '{name}': json_extract_string({expr}, '$')"
+    # The JSON text of the value (minified by DuckDB); its type and string value are derived
+    # in polars (:func:`_dec`), much cheaper than json_type/json_extract_string per field.
+    return f"'{name}': {expr}"
 
 
 _USER: Final = 'STRUCT(id JSON, login JSON, "type" JSON)'
@@ -91,7 +90,7 @@ def _user_sql(u: str, profile: str | None) -> str:
 
 
 _ITEM_SQL: Final = f"""
-SELECT f, k, len(m) AS nm,
+SELECT k, len(m) AS nm,
   {{{_typed('backend', 'm[1].backend_name')}, {_typed('category', 'm[1].category')},
     {_typed('origin', 'm[1].origin')}, {_typed('uuid', 'm[1].uuid')},
     {_typed('upd', 'm[1].updated_on')}}} AS env,
@@ -100,9 +99,7 @@ SELECT f, k, len(m) AS nm,
     {_typed('closed', 'd.closed_at')}, {_typed('merged_at', 'd.merged_at')},
     {_typed('merged', 'd.merged')}, {_typed('state', 'd.state')}, {_typed('body', 'd.body')},
     {_typed('cf', 'd.changed_files')}, {_typed('add', 'd.additions')},
-    {_typed('del', 'd.deletions')}, 'files_t': json_type(d.files_data),
-    'commit_obj': json_type(d.commits_data) = 'ARRAY'
-                  AND list_contains(json_type(d.commits_data, '$[*]'), 'OBJECT'),
+    {_typed('del', 'd.deletions')}, 'files': d.files_data, 'commits': d.commits_data,
     'teams': len(d.requested_teams)}} AS pr,
   {_user_sql('d."user"', 'd.user_data')} AS author,
   {_user_sql('d.merged_by', 'd.merged_by_data')} AS merger,
@@ -114,8 +111,8 @@ SELECT f, k, len(m) AS nm,
   [{{'null': c IS NULL, {_typed('id', 'c.id')}, {_typed('ts', 'c.created_at')},
      {_typed('body', 'c.body')}, {_typed('reply', 'c.in_reply_to_id')},
      'u': {_user_sql('c."user"', 'c.user_data')}}} for c in d.review_comments_data] AS comments
-FROM (SELECT f, k, m, m[1].data AS d FROM read_json(?, format = 'newline_delimited', columns = {{
-  f: 'BIGINT', k: 'VARCHAR',
+FROM (SELECT k, m, m[1].data AS d FROM read_json(?, format = 'newline_delimited', columns = {{
+  k: 'VARCHAR',
   m: 'STRUCT(backend_name JSON, category JSON, origin JSON, uuid JSON, updated_on JSON,
      data STRUCT(number JSON, "user" {_USER}, user_data {_PROFILE}, created_at JSON,
        closed_at JSON, merged_at JSON, merged JSON, state JSON, body JSON, changed_files JSON,
@@ -129,9 +126,14 @@ FROM (SELECT f, k, m, m[1].data AS d FROM read_json(?, format = 'newline_delimit
 """
 
 
+_REWRITES: Final = (
+    *((b'"%s":{}' % k, b'"%s":[]' % k) for k in _LIST_FIELDS),
+    *((b'"%s":[]' % k, b'"%s":null' % k) for k in (b"user_data", b"merged_by_data")),
+)
+
+
 def _suspect(raw: bytes, nonce: bytes) -> bool:
-    return (raw[:1] != b"{" or b"\r" in raw or b"\n" in raw or nonce in raw or b"NaN" in raw
-            or b"Infinity" in raw or raw.count(b"{") + raw.count(b"[") > _MAX_BRACKETS
+    return (nonce in raw or b"NaN" in raw or b"Infinity" in raw or b"\r" in raw
             or _TRAILING_COMMA.search(raw) is not None)
 
 
@@ -149,7 +151,12 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
         One row per parsed line, ``f`` its index in ``raws``, sorted by ``f``.
     """
     nonce = secrets.token_hex(16).encode()
-    todo = [i for i, r in enumerate(raws) if r is not None and not _suspect(r, nonce)]
+    todo = [i for i, r in enumerate(raws) if r is not None and r.startswith(b"{")
+            and r.count(b"{") + r.count(b"[") <= _MAX_BRACKETS]
+    blob = b"\n".join([raws[i] for i in todo])  # type: ignore[misc]
+    if _suspect(blob, nonce):  # rare: find the lines
+        todo = [i for i in todo if not _suspect(raws[i], nonce)]  # type: ignore[arg-type]
+    del blob
     frames: list[pl.DataFrame] = []
     stack = [todo] if todo else []
     while stack:
@@ -157,7 +164,7 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
         frame = _parse_group(con, raws, group, nonce)
         if frame is not None:
             frames.append(frame)
-        elif len(group) > 1:
+        elif len(group) > 1:  # find the lines DuckDB refuses: halves, in order
             half = len(group) // 2
             stack.extend([group[half:], group[:half]])
     if not frames:
@@ -165,23 +172,23 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
     return pl.concat(frames, how="vertical_relaxed").sort("f")
 
 
-def _rewrite(raw: bytes) -> bytes:
+def _rewrite(blob: bytes) -> bytes:
     """Perceval's placeholders for empty lists and profiles, as the reference path reads them.
 
-    A match is always a key of some object followed by its value: a quote inside a string is
-    escaped, so ``"name":`` cannot start inside one.
+    ``"reviews_data":{}`` becomes ``[]`` and ``"user_data":[]`` becomes ``null``. A match is
+    always a key followed by its value: a quote inside a JSON string is escaped, so the
+    ``"name":`` of a match cannot start inside one.
     """
-    if b":{}" in raw:
-        raw = _EMPTY_OBJECT.sub(rb'"\1":[]', raw)
-    if b":[]" in raw:
-        raw = _EMPTY_PROFILE.sub(rb'"\1":null', raw)
-    return raw
+    for old, new in _REWRITES:
+        if old in blob:
+            blob = blob.replace(old, new)
+    return blob
 
 
 def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int],
                  nonce: bytes) -> pl.DataFrame | None:
-    head = b'{"f":%d,"k":"' + nonce + b'","m":['
-    blob = b"\n".join(head % i + _rewrite(raws[i]) + b"]}" for i in group)  # type: ignore[arg-type]
+    head = b'{"k":"' + nonce + b'","m":['
+    blob = _rewrite(head + (b"]}\n" + head).join([raws[i] for i in group]) + b"]}")  # type: ignore[misc]
     # The batch holds text: unlinked before DuckDB reads it through the open descriptor.
     fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-github-", dir=_TMP)
     linked = True
@@ -204,14 +211,48 @@ def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int],
         os.close(fd)
         if linked:
             os.unlink(path)
-    if (frame.height != len(group) or frame.get_column("f").to_list() != group
-            or not (frame.get_column("k") == nonce.decode()).all()
+    # Each line exactly once with the nonce and one value (DuckDB keeps the file's order).
+    if (frame.height != len(group) or not (frame.get_column("k") == nonce.decode()).all()
             or not (frame.get_column("nm") == 1).all()):
         return None
-    return frame.drop("k", "nm")
+    return frame.drop("k", "nm").with_columns(pl.Series("f", group, dtype=pl.Int64))
 
 
 # -- planning ----------------------------------------------------------------------------------
+
+
+_USER_JSON: Final = ("id", "login", "type", "name", "email")
+
+
+def _dec(frame: pl.DataFrame, cols: Sequence[str], prefix: str = "") -> pl.DataFrame:
+    """Turn JSON texts into ``<c>_t`` (the JSON type, named as DuckDB's ``json_type``) and
+    ``<c>`` (the decoded string of a JSON string, else the JSON text)."""
+    names = [prefix + c for c in cols]
+    types = []
+    for n in names:
+        x = pl.col(n)
+        head = x.str.slice(0, 1)
+        types.append(
+            pl.when(head == '"').then(pl.lit("VARCHAR")).when(head == "{").then(pl.lit("OBJECT"))
+            .when(head == "[").then(pl.lit("ARRAY"))
+            .when(head.is_in(["t", "f"])).then(pl.lit("BOOLEAN"))
+            .when(head == "n").then(pl.lit("NULL"))
+            .when(x.str.contains("[.eE]")).then(pl.lit("DOUBLE"))
+            .when(x.is_not_null()).then(pl.lit("UBIGINT")).alias(f"{n}_t"))
+    frame = frame.with_columns(types)
+    frame = frame.with_columns(
+        pl.when(pl.col(f"{n}_t") == "VARCHAR").then(
+            pl.col(n).str.slice(1, pl.col(n).str.len_chars() - 2)).otherwise(pl.col(n)).alias(n)
+        for n in names)
+    for n in names:  # strings with escapes: decoded by a JSON parser
+        escaped = frame.select(((pl.col(f"{n}_t") == "VARCHAR")
+                                & pl.col(n).str.contains("\\", literal=True)).fill_null(False)
+                               .arg_true()).to_series()
+        if escaped.len():
+            col = frame.get_column(n)
+            text = ('"' + col.gather(escaped) + '"').str.json_decode(pl.String)
+            frame = frame.with_columns(col.scatter(escaped, text))
+    return frame
 
 
 def _is_null(col: str) -> pl.Expr:
@@ -238,7 +279,8 @@ def _user_ok(prefix: str = "") -> pl.Expr:
     """A user object the reference path accepts without a problem (and not the ghost)."""
     c = (lambda n: pl.col(prefix + n)) if prefix else pl.col
     return (~c("null") & (c("login_t") == "VARCHAR") & c("login").str.contains(_NOT_BLANK)
-            & (c("login").str.to_lowercase() != "ghost") & c("id_t").is_in(_INT) & c("id").cast(pl.Int64, strict=False).is_not_null())
+            & (c("login").str.to_lowercase() != "ghost") & c("id_t").is_in(_INT)
+            & c("id").cast(pl.Int64, strict=False).is_not_null())
 
 
 def _user_cols(prefix: str = "") -> list[pl.Expr]:
@@ -307,7 +349,9 @@ def plan_batch(
     empty = Batch(pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
     if parsed.height == 0:
         return empty
-    df = parsed.unnest("env").unnest("pr")
+    df = _dec(parsed.unnest("env").unnest("pr"),
+              ("backend", "category", "origin", "uuid", "upd", "number", "created", "closed",
+               "merged_at", "merged", "state", "body", "cf", "add", "del"))
     # Envelope (validate_envelope) and the pull request's own fields.
     env_ok = pl.lit(True)
     for name in ("backend", "category", "origin", "uuid"):
@@ -332,7 +376,10 @@ def plan_batch(
           & pl.col("opened").is_not_null() & opt_ts["closed"] & opt_ts["merged_at"]
           & (_is_null("closed_t") | pl.col("closed_ts").is_not_null())
           & (_is_null("merged_at_t") | pl.col("merged_ts").is_not_null())
-          & (pl.col("files_t") != "ARRAY").fill_null(True) & ~pl.col("commit_obj").fill_null(False)
+          # files: a files_data list, or commits with files (any object in commits_data)
+          & ~pl.col("files").str.starts_with("[").fill_null(False)
+          & ~(pl.col("commits").str.starts_with("[")
+              & pl.col("commits").str.contains("{", literal=True)).fill_null(False)
           & (pl.col("teams").fill_null(0) == 0)
           & pl.col("author").struct.field("null").not_())
     df = df.with_columns(ok.fill_null(False).alias("ok"), merge_event.fill_null(False).alias("merge_ev"))
@@ -343,44 +390,44 @@ def plan_batch(
 
     # Users, in the reference path's order: author, requested reviewers, reviews, comments,
     # merger. seq orders them within an item.
-    author = df.select("f", pl.lit(0).alias("seq"), pl.col("author").alias("u")).unnest("u")
+    author = _dec(df.select("f", pl.lit(0).alias("seq"), pl.col("author").alias("u")).unnest("u"),
+                  _USER_JSON)
     pending = []
     for col in ("rr", "rrd"):
         p = (df.select("f", col).filter(pl.col(col).list.len() > 0)
              .with_columns(pl.int_ranges(pl.col(col).list.len()).alias("i"))
-             .explode(col, "i").unnest(col)
+             .explode(col, "i").unnest(col).pipe(_dec, _USER_JSON)
              .with_columns((pl.lit(_SEQ[col]) + pl.col("i")).alias("seq")))
         pending.append(p)
     reviews = (df.select("f", "reviews").filter(pl.col("reviews").list.len() > 0)
                .with_columns(pl.int_ranges(pl.col("reviews").list.len()).alias("ri"))
                .explode("reviews", "ri").unnest("reviews")
-               .rename({"id_t": "rid_t", "id": "rid"}))
+               .rename({"id": "rid"}).pipe(_dec, ("rid", "state", "ts", "body")))
     bad.update(reviews.filter(pl.col("null")).get_column("f").to_list())
     reviews = reviews.filter(~pl.col("null")).drop("null")
     reviews = reviews.filter(pl.col("state") != "PENDING")  # skipped before anything is read
     rv_ok = ((pl.col("state_t") == "VARCHAR") & pl.col("state").is_in(list(_REVIEW_KINDS))
              & _int_ok("rid_t", "rid") & _ts_ok("ts_t", "ts") & _user_ok("u_"))
-    reviews = reviews.with_columns(
-        *(pl.col("u").struct.field(n).alias(f"u_{n}") for n in
-          ("null", "id_t", "id", "login_t", "login", "type_t", "type", "name_t", "name",
-           "email_t", "email"))).drop("u")
+    reviews = _dec(reviews.with_columns(
+        *(pl.col("u").struct.field(n).alias(f"u_{n}") for n in ("null", *_USER_JSON))).drop("u"),
+        _USER_JSON, "u_")
     reviews = reviews.with_columns(_ts("ts").alias("when"))
     bad.update(reviews.filter(~rv_ok.fill_null(False) | pl.col("when").is_null())
                .get_column("f").to_list())
     comments = (df.select("f", "comments").filter(pl.col("comments").list.len() > 0)
                 .with_columns(pl.int_ranges(pl.col("comments").list.len()).alias("ci"))
                 .explode("comments", "ci").unnest("comments")
-                .rename({"id_t": "cid_t", "id": "cid"}))
+                .rename({"id": "cid"}).pipe(_dec, ("cid", "ts", "body", "reply")))
     bad.update(comments.filter(pl.col("null")).get_column("f").to_list())
-    comments = comments.filter(~pl.col("null")).drop("null").with_columns(
-        *(pl.col("u").struct.field(n).alias(f"u_{n}") for n in
-          ("null", "id_t", "id", "login_t", "login", "type_t", "type", "name_t", "name",
-           "email_t", "email"))).drop("u").with_columns(_ts("ts").alias("when"))
+    comments = _dec(comments.filter(~pl.col("null")).drop("null").with_columns(
+        *(pl.col("u").struct.field(n).alias(f"u_{n}") for n in ("null", *_USER_JSON))).drop("u"),
+        _USER_JSON, "u_").with_columns(_ts("ts").alias("when"))
     cm_ok = _int_ok("cid_t", "cid") & _ts_ok("ts_t", "ts") & _user_ok("u_")
     bad.update(comments.filter(~cm_ok.fill_null(False) | pl.col("when").is_null())
                .get_column("f").to_list())
     merger = df.filter(pl.col("merge_ev")).select("f", pl.lit(_SEQ["merger"]).alias("seq"),
                                                   pl.col("merger").alias("u")).unnest("u")
+    merger = _dec(merger, _USER_JSON)
     u_cols = ["f", "seq", "ok", *USER_FIELDS]
     occurrences = [
         author.select("f", "seq", _user_ok().alias("ok"), *_user_cols()),

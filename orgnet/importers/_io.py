@@ -23,6 +23,7 @@ __all__ = [
     "decode_text",
     "iter_json_documents",
     "iter_json_lines",
+    "iter_line_blocks",
     "iter_raw_lines",
     "loads_strict",
     "open_binary",
@@ -208,6 +209,72 @@ def iter_raw_lines(
                 yield lineno, raw
     except _COMPRESSION_ERRORS as exc:
         yield last + 1, JsonRecordError(f"corrupt or truncated compressed data: {exc}")
+
+
+def iter_line_blocks(
+    path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES, block_bytes: int = 16 << 20
+) -> Iterator[list[tuple[int, bytes | JsonRecordError, bool]]]:
+    """The records of :func:`iter_raw_lines`, read in large blocks (much faster for big files).
+
+    Yields lists of ``(line_number, raw_or_error, newline)``: ``raw`` is the line without its
+    line end, ``newline`` tells whether it had one (only the last line of a file may not).
+    """
+    last = lineno = 0
+    out: list[tuple[int, bytes | JsonRecordError, bool]] = []
+
+    def too_long() -> None:
+        nonlocal last
+        last = lineno
+        out.append((lineno, JsonRecordError(f"line longer than {max_line_bytes} bytes"), True))
+
+    try:
+        with open_binary(path) as fh:
+            rest = b""
+            skipping = False  # inside a line already reported as too long
+            while True:
+                chunk = fh.read(block_bytes)
+                if not chunk:
+                    break
+                data = rest + chunk if rest else chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    if not skipping and len(data) > max_line_bytes:
+                        lineno += 1
+                        too_long()
+                        skipping = True
+                    rest = b"" if skipping else data
+                    continue
+                lines = data[:cut].split(b"\n")
+                rest = data[cut + 1:]
+                if skipping:  # the end of the long line
+                    lines = lines[1:]
+                    skipping = False
+                for raw in lines:
+                    lineno += 1
+                    if len(raw) > max_line_bytes:
+                        too_long()
+                    elif raw.strip():
+                        last = lineno
+                        out.append((lineno, raw, True))
+                if len(rest) > max_line_bytes:
+                    lineno += 1
+                    too_long()
+                    rest, skipping = b"", True
+                if out:
+                    yield out
+                    out = []
+            if rest and not skipping:
+                lineno += 1
+                if len(rest) > max_line_bytes:
+                    too_long()
+                elif rest.strip():
+                    last = lineno
+                    out.append((lineno, rest, False))
+    except _COMPRESSION_ERRORS as exc:
+        out.append((last + 1, JsonRecordError(f"corrupt or truncated compressed data: {exc}"),
+                    True))
+    if out:
+        yield out
 
 
 def iter_json_lines(

@@ -38,7 +38,7 @@ import polars as pl
 from orgnet.exceptions import InputError
 from orgnet.identity import is_bot_handle
 from orgnet.importers._base import Identity, ImportBuilder, ImportResult, identity_id_for
-from orgnet.importers._io import JsonRecordError, iter_raw_lines, loads_strict
+from orgnet.importers._io import JsonRecordError, iter_line_blocks, loads_strict
 from orgnet.importers.perceval import (
     DECOMPRESSION_ERRORS,
     FieldError,
@@ -601,8 +601,8 @@ def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
     def is_bot(login: str, typ: str | None) -> bool:
         return typ == "Bot" or login.endswith("[bot]") or is_bot_handle(login)
 
-    def run(batch: list[tuple[int, bytes | JsonRecordError | PercevalReject]]) -> None:
-        raws = [r.rstrip(b"\n") if isinstance(r, bytes) else None for _, r in batch]
+    def run(batch: list[tuple[int, bytes | JsonRecordError | PercevalReject, bool]]) -> None:
+        raws = [r if isinstance(r, bytes) else None for _, r, _nl in batch]
         parsed = fast.parse_items(con, raws)
         plain = fast.plan_batch(
             parsed, containers=container,
@@ -616,7 +616,7 @@ def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
             for f, *key in firsts.select("f", *fast.USER_FIELDS).iter_rows():
                 new_keys.setdefault(f, []).append(tuple(key))
         pos: list[int] = []
-        for f, (lineno, raw) in enumerate(batch):
+        for f, (lineno, raw, nl) in enumerate(batch):
             lines.append(lineno)
             if f in keep:
                 for key in new_keys.get(f, ()):
@@ -625,7 +625,9 @@ def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
                 ctx.plans.append(None)
             else:
                 pos.append(-1)
-                _add_entry(ctx, _reference_entry(lineno, raw))
+                # as read line by line: with its line end
+                _add_entry(ctx, _reference_entry(
+                    lineno, raw + b"\n" if isinstance(raw, bytes) and nl else raw))
         if keep:
             where = pl.DataFrame({"f": range(len(batch)), "pos": pos},
                                  schema={"f": pl.Int64, "pos": pl.Int64})
@@ -633,15 +635,17 @@ def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
                 out.append(rows.join(where, on="f", how="left", maintain_order="left")
                            .with_columns(pl.col("pos").alias("f")).drop("pos"))
 
-    batch: list[tuple[int, bytes | JsonRecordError | PercevalReject]] = []
+    batch: list[tuple[int, bytes | JsonRecordError | PercevalReject, bool]] = []
     size = last = 0
     try:
-        for last, raw in iter_raw_lines(path):
-            batch.append((last, raw))
-            size += len(raw) if isinstance(raw, bytes) else 0
-            if size >= fast.BATCH_BYTES:
-                run(batch)
-                batch, size = [], 0
+        for block in iter_line_blocks(path):
+            for rec in block:
+                batch.append(rec)
+                last = rec[0]
+                size += len(rec[1]) if isinstance(rec[1], bytes) else 0
+                if size >= fast.BATCH_BYTES:
+                    run(batch)
+                    batch, size = [], 0
     except UnicodeDecodeError as exc:  # as iter_perceval_items
         raise InputError(f"starts like UTF-16 but is not valid UTF-16 ({exc.reason})",
                          file=str(path)) from exc
@@ -649,7 +653,7 @@ def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
         if last == 0:
             raise InputError(f"cannot decompress: {exc}", file=str(path)) from exc
         batch.append((last + 1, PercevalReject(
-            last + 1, f"compressed input truncated or corrupt after line {last}: {exc}")))
+            last + 1, f"compressed input truncated or corrupt after line {last}: {exc}"), True))
     if batch:
         run(batch)
     return (lines, pl.concat(items, how="vertical_relaxed") if items else pl.DataFrame(),
@@ -926,6 +930,7 @@ def import_github(
 
             con = duckdb.connect()
             try:
+                con.execute("SET preserve_insertion_order = true")  # rows in line order
                 lines, items, events = _iter_perceval_columnar(ctx, p, con)
                 stats = fast.replay(b, ctx.plans, (items, events), lines=lines,
                                     resolve=ctx.logins, con=con)
