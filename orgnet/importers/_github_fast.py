@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,12 +50,10 @@ from orgnet.importers.perceval import RecordPlan, replay_plan
 __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "replay"]
 
 #: Raw bytes of JSON lines parsed per DuckDB call.
-BATCH_BYTES: Final = 32 << 20
+BATCH_BYTES: Final = 64 << 20
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
 _LIST_FIELDS: Final = (b"reviews_data", b"review_comments_data", b"requested_reviewers",
                        b"requested_reviewers_data", b"requested_teams")
-#: Nesting the reference parser refuses (``MAX_JSON_DEPTH``): such lines take that path.
-_MAX_BRACKETS: Final = 200
 _TS_RE: Final = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 _TS_FMT: Final = "%Y-%m-%dT%H:%M:%SZ"
 #: Python's ``str.strip()`` whitespace is Rust's ``\s`` plus U+001C..U+001F.
@@ -90,11 +87,11 @@ def _user_sql(u: str, profile: str | None) -> str:
 
 
 _ITEM_SQL: Final = f"""
-SELECT k, len(m) AS nm,
-  {{{_typed('backend', 'm[1].backend_name')}, {_typed('category', 'm[1].category')},
-    {_typed('origin', 'm[1].origin')}, {_typed('uuid', 'm[1].uuid')},
-    {_typed('upd', 'm[1].updated_on')}}} AS env,
-  m[1].data IS NULL AS no_data,
+SELECT
+  {{{_typed('backend', 'backend_name')}, {_typed('category', 'category')},
+    {_typed('origin', 'origin')}, {_typed('uuid', 'uuid')},
+    {_typed('upd', 'updated_on')}}} AS env,
+  d IS NULL AS no_data,
   {{{_typed('number', 'd.number')}, {_typed('created', 'd.created_at')},
     {_typed('closed', 'd.closed_at')}, {_typed('merged_at', 'd.merged_at')},
     {_typed('merged', 'd.merged')}, {_typed('state', 'd.state')}, {_typed('body', 'd.body')},
@@ -111,10 +108,9 @@ SELECT k, len(m) AS nm,
   [{{'null': c IS NULL, {_typed('id', 'c.id')}, {_typed('ts', 'c.created_at')},
      {_typed('body', 'c.body')}, {_typed('reply', 'c.in_reply_to_id')},
      'u': {_user_sql('c."user"', 'c.user_data')}}} for c in d.review_comments_data] AS comments
-FROM (SELECT k, m, m[1].data AS d FROM read_json(?, format = 'newline_delimited', columns = {{
-  k: 'VARCHAR',
-  m: 'STRUCT(backend_name JSON, category JSON, origin JSON, uuid JSON, updated_on JSON,
-     data STRUCT(number JSON, "user" {_USER}, user_data {_PROFILE}, created_at JSON,
+FROM (SELECT *, data AS d FROM read_json(?, format = 'newline_delimited', columns = {{
+  backend_name: 'JSON', category: 'JSON', origin: 'JSON', uuid: 'JSON', updated_on: 'JSON',
+  data: 'STRUCT(number JSON, "user" {_USER}, user_data {_PROFILE}, created_at JSON,
        closed_at JSON, merged_at JSON, merged JSON, state JSON, body JSON, changed_files JSON,
        additions JSON, deletions JSON, merged_by {_USER}, merged_by_data {_PROFILE},
        requested_reviewers {_LISTED_USER}[], requested_reviewers_data {_LISTED_USER}[],
@@ -122,7 +118,7 @@ FROM (SELECT k, m, m[1].data AS d FROM read_json(?, format = 'newline_delimited'
        reviews_data STRUCT(id JSON, state JSON, submitted_at JSON, body JSON,
                            "user" {_USER}, user_data {_PROFILE})[],
        review_comments_data STRUCT(id JSON, created_at JSON, body JSON, in_reply_to_id JSON,
-                                   "user" {_USER}, user_data {_PROFILE})[]))[]'}}))
+                                   "user" {_USER}, user_data {_PROFILE})[])'}}))
 """
 
 
@@ -130,11 +126,6 @@ _REWRITES: Final = (
     *((b'"%s":{}' % k, b'"%s":[]' % k) for k in _LIST_FIELDS),
     *((b'"%s":[]' % k, b'"%s":null' % k) for k in (b"user_data", b"merged_by_data")),
 )
-
-
-def _suspect(raw: bytes, nonce: bytes) -> bool:
-    return (nonce in raw or b"NaN" in raw or b"Infinity" in raw or b"\r" in raw
-            or _TRAILING_COMMA.search(raw) is not None)
 
 
 def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
@@ -150,19 +141,19 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
     pl.DataFrame
         One row per parsed line, ``f`` its index in ``raws``, sorted by ``f``.
     """
-    nonce = secrets.token_hex(16).encode()
-    todo = [i for i, r in enumerate(raws) if r is not None and r.startswith(b"{")
-            and r.count(b"{") + r.count(b"[") <= _MAX_BRACKETS]
-    blob = b"\n".join([raws[i] for i in todo])  # type: ignore[misc]
-    if _suspect(blob, nonce):  # rare: find the lines
-        todo = [i for i in todo if not _suspect(raws[i], nonce)]  # type: ignore[arg-type]
-    del blob
+    # A line that is not an object (an array would pass as its records) takes the reference
+    # path, and so does a batch with a trailing comma (DuckDB accepts them): its lines are
+    # checked one by one.
+    todo = [i for i, r in enumerate(raws) if r is not None and r.startswith(b"{")]
     frames: list[pl.DataFrame] = []
     stack = [todo] if todo else []
     while stack:
         group = stack.pop()
-        frame = _parse_group(con, raws, group, nonce)
-        if frame is not None:
+        frame = _parse_group(con, raws, group)
+        if isinstance(frame, list):
+            if frame:
+                stack.append(frame)
+        elif frame is not None:
             frames.append(frame)
         elif len(group) > 1:  # find the lines DuckDB refuses: halves, in order
             half = len(group) // 2
@@ -180,15 +171,16 @@ def _rewrite(blob: bytes) -> bytes:
     ``"name":`` of a match cannot start inside one.
     """
     for old, new in _REWRITES:
-        if old in blob:
-            blob = blob.replace(old, new)
+        blob = blob.replace(old, new)  # the same object when there is nothing to replace
     return blob
 
 
-def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int],
-                 nonce: bytes) -> pl.DataFrame | None:
-    head = b'{"k":"' + nonce + b'","m":['
-    blob = _rewrite(head + (b"]}\n" + head).join([raws[i] for i in group]) + b"]}")  # type: ignore[misc]
+def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int]
+                 ) -> pl.DataFrame | list[int] | None:
+    blob = b"\n".join([raws[i] for i in group])  # type: ignore[misc]
+    if _TRAILING_COMMA.search(blob):  # rare: the lines with one take the reference path
+        return [i for i in group if _TRAILING_COMMA.search(raws[i]) is None]  # type: ignore[arg-type]
+    blob = _rewrite(blob)
     # The batch holds text: unlinked before DuckDB reads it through the open descriptor.
     fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-github-", dir=_TMP)
     linked = True
@@ -211,11 +203,11 @@ def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int],
         os.close(fd)
         if linked:
             os.unlink(path)
-    # Each line exactly once with the nonce and one value (DuckDB keeps the file's order).
-    if (frame.height != len(group) or not (frame.get_column("k") == nonce.decode()).all()
-            or not (frame.get_column("nm") == 1).all()):
+    # DuckDB refuses a line with more than one JSON value and keeps the file's order: one row
+    # per line, in order (a refused group is split by the caller).
+    if frame.height != len(group):
         return None
-    return frame.drop("k", "nm").with_columns(pl.Series("f", group, dtype=pl.Int64))
+    return frame.with_columns(pl.Series("f", group, dtype=pl.Int64))
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -237,6 +229,8 @@ def _dec(frame: pl.DataFrame, cols: Sequence[str], prefix: str = "") -> pl.DataF
             .when(head == "[").then(pl.lit("ARRAY"))
             .when(head.is_in(["t", "f"])).then(pl.lit("BOOLEAN"))
             .when(head == "n").then(pl.lit("NULL"))
+            # NaN and Infinity, which DuckDB reads and the reference parser refuses
+            .when(head.is_in(["N", "I"]) | x.str.starts_with("-I")).then(pl.lit("NAN"))
             .when(x.str.contains("[.eE]")).then(pl.lit("DOUBLE"))
             .when(x.is_not_null()).then(pl.lit("UBIGINT")).alias(f"{n}_t"))
     frame = frame.with_columns(types)
@@ -633,92 +627,124 @@ def replay(
         As :func:`orgnet.importers.perceval.replay`.
     """
     items, events = plain
-    item_pos: list[int] = items.get_column("f").to_list() if items.height else []
-    uuids = items.get_column("uuid").to_list() if items.height else []
-    versions = items.get_column("version").to_list() if items.height else []
-    arts = items.get_column("art").to_list() if items.height else []
-    plain_at = {p: k for k, p in enumerate(item_pos)}
-    best: dict[str, tuple[float, int]] = {}
-    for i, plan in enumerate(plans):
-        if plan is None:
-            k = plain_at[i]
-            key, version = uuids[k], versions[k]
-        else:
-            if plan.key is None or plan.rejected or plan.skip_reason:
-                continue
-            key, version = plan.key, (plan.version if plan.version is not None else 0.0)
-        cur = best.get(key)
-        if cur is None or version > cur[0]:
-            best[key] = (version, i)
-
-    stats = {"mentions_unresolved": 0, "handles_unresolved": 0}
-    shared_seen: set[tuple[Any, ...]] = set()
-    first_line: dict[tuple[str, float], int | None] = {}
-    # Shared rows of plain items, in order, as the reference path keys them.
+    if items.height == 0:
+        items = pl.DataFrame(schema={"f": pl.Int64, "uuid": pl.String, "version": pl.Float64,
+                                     "art": pl.String})
     if events.height:
         events = events.with_row_index("_row")
-    sh = events.filter(pl.col("shared")) if events.height else events
-    sh_pos = sh.get_column("f").to_list() if sh.height else []
-    sh_rows = sh.get_column("_row").to_list() if sh.height else []
+    # Latest version of each key: the first record with the highest version wins.
+    top = (items.group_by("uuid").agg(
+        pl.col("version").max().alias("best_v"),
+        pl.col("f").filter(pl.col("version") == pl.col("version").max()).min().alias("best_i")))
+    best: dict[str, tuple[float, int]] = dict(zip(
+        top.get_column("uuid").to_list(),
+        zip(top.get_column("best_v").to_list(), top.get_column("best_i").to_list(), strict=True),
+        strict=True))
+    refs = [i for i, plan in enumerate(plans) if plan is not None]
+    ref_keys: set[str] = set()
+    for i in refs:
+        plan = plans[i]
+        assert plan is not None
+        if plan.key is None or plan.rejected or plan.skip_reason:
+            continue
+        ref_keys.add(plan.key)
+        version = plan.version if plan.version is not None else 0.0
+        cur = best.get(plan.key)
+        if cur is None or version > cur[0] or (version == cur[0] and i < cur[1]):
+            best[plan.key] = (version, i)
+    if ref_keys:
+        top = pl.DataFrame({"uuid": list(best), "best_v": [v[0] for v in best.values()],
+                            "best_i": [v[1] for v in best.values()]},
+                           schema={"uuid": pl.String, "best_v": pl.Float64, "best_i": pl.Int64})
+    st = items.select("f", "uuid", "version", "art").join(
+        top, on="uuid", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("best_i") == pl.col("f")).then(0)
+        .when(pl.col("best_v") == pl.col("version")).then(2).otherwise(1).alias("status"))
+    pos: list[int] = st.get_column("f").to_list()
+    status: list[int] = st.get_column("status").to_list()
+    stats = {"mentions_unresolved": 0, "handles_unresolved": 0}
+    shared_seen: set[tuple[Any, ...]] = set()
+    # Lines of the winning plain records, for the reference path's duplicate messages.
+    first_line: dict[tuple[str, float], int | None] = {
+        (k, v): lines[f] for k, v, f in
+        st.filter((pl.col("status") == 0) & pl.col("uuid").is_in(list(ref_keys)))
+        .select("uuid", "version", "f").iter_rows()} if ref_keys else {}
+    sequential = any(plans[i].shared_events or plans[i].shared_mentions  # type: ignore[union-attr]
+                     for i in refs)
+    sh_pos: list[int] = []
+    sh_rows: list[int] = []
     sh_keys: list[tuple[Any, ...]] = []
-    if sh.height:
-        for ph, kind, actor, target, role, art, cont, r0, r1, handle in sh.select(
-                "phase", "kind", "actor", "target", "role", "art", "container", "ref0", "ref1",
-                "handle").iter_rows():
-            if ph == 0:
-                sh_keys.append(("e", kind, actor, target, role, art, cont, None, (r0, r1)))
-            else:
-                sh_keys.append(("m", actor, handle, art, cont, (r0, r1), kind, "mentioned"))
+    if events.height:
+        ok_f = st.filter(pl.col("status") == 0).select("f")
+        shared = events.filter(pl.col("shared")).join(ok_f, on="f", how="semi",
+                                                      maintain_order="left")
+        if not sequential:  # shared rows meet only each other: the first of each is kept
+            cols = ["phase", "kind", "actor", "target", "role", "art", "container", "ref0",
+                    "ref1", "handle"]
+            dup = shared.filter(~pl.struct(cols).is_first_distinct()).get_column("_row")
+            if dup.len():
+                events = events.filter(~pl.col("_row").is_in(dup.implode()))
+        else:  # in file order with the reference plans' shared events
+            sh_pos = shared.get_column("f").to_list()
+            sh_rows = shared.get_column("_row").to_list()
+            for ph, kind, actor, target, role, art, cont, r0, r1, handle in shared.select(
+                    "phase", "kind", "actor", "target", "role", "art", "container", "ref0",
+                    "ref1", "handle").iter_rows():
+                sh_keys.append(("e", kind, actor, target, role, art, cont, None, (r0, r1))
+                               if ph == 0 else
+                               ("m", actor, handle, art, cont, (r0, r1), kind, "mentioned"))
     dropped: list[int] = []
-    ok_plain: list[int] = []
-    statuses: list[str] = []
-    skipped: Counter[str] = Counter()
-    run: list[int] = []  # positions of the plain records of the current run
-    j = 0
+    j = 0  # next shared row (sequential mode)
 
-    def flush() -> None:
-        nonlocal statuses, skipped, run
-        if not statuses:
-            return
-        first = b.begin_many(statuses, skipped)
-        _emit(b, items, events, run, first, dropped, resolve, stats, con)
-        statuses, skipped, run = [], Counter(), []
-        dropped.clear()
-
-    for i, plan in enumerate(plans):
-        while j < len(sh_pos) and sh_pos[j] < i:
-            j += 1
-        if plan is not None:
-            flush()
-            replay_plan(b, plan, i, best=best, first_line=first_line, shared_seen=shared_seen,
-                        stats=stats, resolve_handle=resolve.get)
-            continue
-        k = plain_at[i]
-        key, version = uuids[k], versions[k]
-        if best[key][1] != i:
-            if best[key][0] == version:
-                flush()
-                b.begin(line=lines[i], record=f"pull {arts[k].removeprefix('github:')}")
-                where = first_line.get((key, version))
-                b.reject(f"duplicate item: same id and update time as line {where}",
+    def emit_plain(lo: int, hi: int) -> None:
+        """Plain items ``pos[lo:hi]``: runs of records begun at once, duplicates one by one."""
+        nonlocal j
+        k = lo
+        while k < hi:
+            statuses: list[str] = []
+            run: list[int] = []
+            skipped: Counter[str] = Counter()
+            while k < hi and status[k] != 2:
+                f = pos[k]
+                if status[k] == 1:
+                    statuses.append("skipped")
+                    skipped["superseded by a newer version of the same item"] += 1
+                    run.append(-1)
+                else:
+                    statuses.append("ok")
+                    run.append(f)
+                    while j < len(sh_pos) and sh_pos[j] < f:
+                        j += 1
+                    while j < len(sh_pos) and sh_pos[j] == f:
+                        if sh_keys[j] in shared_seen:
+                            dropped.append(sh_rows[j])
+                        else:
+                            shared_seen.add(sh_keys[j])
+                        j += 1
+                k += 1
+            if statuses:
+                first = b.begin_many(statuses, skipped)
+                _emit(b, items, events, run, first, dropped, resolve, stats, con)
+                dropped.clear()
+            if k < hi:  # a duplicate: same id and version as the winner
+                f = pos[k]
+                key, _version, art = st.row(k)[1:4]
+                b.begin(line=lines[f], record=f"pull {art.removeprefix('github:')}")
+                b.reject(f"duplicate item: same id and update time as line {lines[best[key][1]]}",
                          field="uuid", raw=f"uuid {key}")
-            else:
-                statuses.append("skipped")
-                skipped["superseded by a newer version of the same item"] += 1
-                run.append(-1)
-            continue
-        first_line.setdefault((key, version), lines[i])
-        statuses.append("ok")
-        run.append(i)
-        while j < len(sh_pos) and sh_pos[j] == i:
-            skey = sh_keys[j]
-            if skey in shared_seen:
-                dropped.append(sh_rows[j])
-            else:
-                shared_seen.add(skey)
-            j += 1
-    flush()
-    del ok_plain
+                k += 1
+
+    k = 0
+    for i in refs:
+        lo = k
+        while k < len(pos) and pos[k] < i:
+            k += 1
+        emit_plain(lo, k)
+        plan = plans[i]
+        assert plan is not None
+        replay_plan(b, plan, i, best=best, first_line=first_line, shared_seen=shared_seen,
+                    stats=stats, resolve_handle=resolve.get)
+    emit_plain(k, len(pos))
     return stats
 
 
