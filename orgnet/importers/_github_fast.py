@@ -752,12 +752,12 @@ def _emit(b: ImportBuilder, items: pl.DataFrame, events: pl.DataFrame, run: list
           first: int, dropped: list[int], resolve: dict[str, str], stats: dict[str, int],
           con: Any) -> None:
     """Events and artifacts of a run of plain records (``-1``: a superseded one)."""
-    recs = pl.DataFrame({"f": [p for p in run if p >= 0],
-                         "_rec": [first + n for n, p in enumerate(run) if p >= 0]},
-                        schema={"f": pl.Int64, "_rec": pl.Int64})
-    if recs.height == 0:
+    kept = [p for p in run if p >= 0]  # increasing
+    if not kept:
         return
-    lo, hi = recs.get_column("f").min(), recs.get_column("f").max()
+    recs = pl.DataFrame({"f": kept, "_rec": [first + n for n, p in enumerate(run) if p >= 0]},
+                        schema={"f": pl.Int64, "_rec": pl.Int64})
+    lo, hi = kept[0], kept[-1]
 
     def rows(frame: pl.DataFrame) -> pl.DataFrame:  # sorted by f: the run's slice, joined
         fs = frame.get_column("f")

@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
 import polars as pl
@@ -613,8 +613,8 @@ def _iter_perceval_columnar(ctx: _Context, path: Path, con: Any
         new_keys: dict[int, list[tuple[Any, ...]]] = {}
         if keep:
             firsts = plain.users.filter(pl.struct(fast.USER_FIELDS).is_first_distinct())
-            for f, *key in firsts.select("f", *fast.USER_FIELDS).iter_rows():
-                new_keys.setdefault(f, []).append(tuple(key))
+            for row in firsts.select("f", *fast.USER_FIELDS).iter_rows():
+                new_keys.setdefault(row[0], []).append(row[1:])
         pos: list[int] = []
         for f, (lineno, raw, nl) in enumerate(batch):
             lines.append(lineno)
@@ -922,7 +922,8 @@ def import_github(
                 _iter_rest(ctx, p, repo)
             except OSError as exc:
                 raise InputError(f"cannot read the export directory: {exc}", file=str(p)) from exc
-            stats = replay(b, ctx.plans, resolve_handle=ctx.resolve_login, since=lo, until=hi)
+            stats = replay(b, cast(list[RecordPlan], ctx.plans), resolve_handle=ctx.resolve_login,
+                           since=lo, until=hi)
         elif _FAST and lo is None and hi is None and is_json_lines(p):
             import duckdb
 
@@ -938,7 +939,8 @@ def import_github(
                 con.close()
         else:
             _iter_perceval(ctx, p)
-            stats = replay(b, ctx.plans, resolve_handle=ctx.resolve_login, since=lo, until=hi)
+            stats = replay(b, cast(list[RecordPlan], ctx.plans), resolve_handle=ctx.resolve_login,
+                           since=lo, until=hi)
         if stats["mentions_unresolved"]:
             b.notes.append(f"{stats['mentions_unresolved']} @mention(s) of logins not seen in "
                            "the input were left out")
