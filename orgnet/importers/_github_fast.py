@@ -6,15 +6,16 @@ real export are *plain* pull requests: well-typed fields, valid user objects, no
 no team review requests. For those this module does the same work column-wise:
 
 1. :func:`parse_items` parses a batch of JSON lines in one DuckDB ``read_json`` call, reading
-   every field the importer uses with its JSON type. Each line is wrapped as
-   ``{"f": i, "k": nonce, "m": [<line>]}`` and taken only when its record comes back in
-   sequence with the nonce and one value, so a line that is not one JSON value cannot pose as
-   another. Lines DuckDB's parser is laxer about than the reference parser (trailing commas,
-   NaN/Infinity, a carriage return, nesting over the reference limit) go to the reference path
-   before parsing; a batch DuckDB refuses (invalid UTF-8, a duplicate key in an object the
-   importer reads, a wrong type where an object is read) is split in halves until the refused
-   lines are found. Perceval writes ``{}`` for some empty lists; ``"<list field>":{}`` is read as
-   ``[]``, which is what the reference path makes of it.
+   every field the importer uses as JSON text (its type and string value are derived in
+   polars). DuckDB refuses a line with more than one JSON value and keeps the file's order, so
+   row ``i`` is line ``i`` when the counts agree. A line that is not an object and a batch with a
+   trailing comma (which DuckDB accepts) are checked line by line, and such lines go to the
+   reference path; a batch DuckDB refuses (invalid UTF-8, a duplicate key in an object the
+   importer reads, a wrong type where an object is read, nesting deeper than 128) is split in
+   halves until the refused lines are found. Perceval writes ``{}`` for some empty lists and
+   ``[]`` for a missing profile; they are read as ``[]`` and ``null``, which is what the
+   reference path makes of them. NaN and Infinity in a field the importer reads make the item
+   not plain.
 2. :func:`plan_batch` checks every field with the reference path's rules and builds the
    events, mentions, identities and artifact rows of each plain item. An item with anything
    outside the plain case (another category, a ghost or malformed user, a timestamp not in
@@ -26,9 +27,9 @@ no team review requests. For those this module does the same work column-wise:
 reference rules (latest version of an item wins, shared events written once, mentions resolved
 against every login of the input).
 
-As for Slack (FORMATS §17.2: security-relevant objects), a duplicate key or an oversized
-number in a part of an item the importer never reads is not looked at; the reference path
-refuses the whole item for it.
+As for Slack (FORMATS §17.2: security-relevant objects), a duplicate key, a NaN or an
+oversized number in a part of an item the importer never reads is not looked at; the strict
+reference parser refuses the whole item for it.
 """
 
 from __future__ import annotations
@@ -399,7 +400,9 @@ def plan_batch(
                .rename({"id": "rid"}).pipe(_dec, ("rid", "state", "ts", "body")))
     bad.update(reviews.filter(pl.col("null")).get_column("f").to_list())
     reviews = reviews.filter(~pl.col("null")).drop("null")
-    reviews = reviews.filter(pl.col("state") != "PENDING")  # skipped before anything is read
+    # PENDING reviews are skipped before anything else is read (a missing state is not one)
+    reviews = reviews.filter(((pl.col("state_t") == "VARCHAR") & (pl.col("state") == "PENDING"))
+                             .fill_null(False).not_())
     rv_ok = ((pl.col("state_t") == "VARCHAR") & pl.col("state").is_in(list(_REVIEW_KINDS))
              & _int_ok("rid_t", "rid") & _ts_ok("ts_t", "ts") & _user_ok("u_"))
     reviews = _dec(reviews.with_columns(
