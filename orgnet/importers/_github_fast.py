@@ -698,6 +698,8 @@ def replay(
                                ("m", actor, handle, art, cont, (r0, r1), kind, "mentioned"))
     dropped: list[int] = []
     j = 0  # next shared row (sequential mode)
+    logins = pl.DataFrame({"handle": list(resolve), "resolved": list(resolve.values())},
+                          schema={"handle": pl.String, "resolved": pl.String})
 
     def emit_plain(lo: int, hi: int) -> None:
         """Plain items ``pos[lo:hi]``: runs of records begun at once, duplicates one by one."""
@@ -727,7 +729,7 @@ def replay(
                 k += 1
             if statuses:
                 first = b.begin_many(statuses, skipped)
-                _emit(b, items, events, run, first, dropped, resolve, stats, con)
+                _emit(b, items, events, run, first, dropped, logins, stats, con)
                 dropped.clear()
             if k < hi:  # a duplicate: same id and version as the winner
                 f = pos[k]
@@ -752,7 +754,7 @@ def replay(
 
 
 def _emit(b: ImportBuilder, items: pl.DataFrame, events: pl.DataFrame, run: list[int],
-          first: int, dropped: list[int], resolve: dict[str, str], stats: dict[str, int],
+          first: int, dropped: list[int], logins: pl.DataFrame, stats: dict[str, int],
           con: Any) -> None:
     """Events and artifacts of a run of plain records (``-1``: a superseded one)."""
     kept = [p for p in run if p >= 0]  # increasing
@@ -772,8 +774,6 @@ def _emit(b: ImportBuilder, items: pl.DataFrame, events: pl.DataFrame, run: list
     if dropped:
         ev = ev.filter(~pl.col("_row").is_in(dropped))
     if ev.height:
-        logins = pl.DataFrame({"handle": list(resolve), "resolved": list(resolve.values())},
-                              schema={"handle": pl.String, "resolved": pl.String})
         ev = ev.join(logins, on="handle", how="left", maintain_order="left")
         unresolved = ev.filter((pl.col("phase") == 1) & pl.col("resolved").is_null())
         stats["mentions_unresolved"] += unresolved.height
