@@ -12,10 +12,10 @@ no team review requests. For those this module does the same work column-wise:
    trailing comma (which DuckDB accepts) are checked line by line, and such lines go to the
    reference path; a batch DuckDB refuses (invalid UTF-8, a duplicate key in an object the
    importer reads, a wrong type where an object is read, nesting deeper than 128) is split in
-   halves until the refused lines are found. Perceval writes ``{}`` for some empty lists and
-   ``[]`` for a missing profile; they are read as ``[]`` and ``null``, which is what the
-   reference path makes of them. NaN and Infinity in a field the importer reads make the item
-   not plain.
+   halves until the refused lines are found. Perceval writes ``{}`` for an empty
+   ``review_comments_data`` and ``[]`` for a missing ``merged_by_data``; they are read as ``[]``
+   and ``null``, which is what the reference path makes of them. NaN and Infinity in a field
+   the importer reads make the item not plain.
 2. :func:`plan_batch` checks every field with the reference path's rules and builds the
    events, mentions, identities and artifact rows of each plain item. An item with anything
    outside the plain case (another category, a ghost or malformed user, a timestamp not in
@@ -53,8 +53,6 @@ __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "
 #: Raw bytes of JSON lines parsed per DuckDB call.
 BATCH_BYTES: Final = 64 << 20
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
-_LIST_FIELDS: Final = (b"reviews_data", b"review_comments_data", b"requested_reviewers",
-                       b"requested_reviewers_data", b"requested_teams")
 _TS_RE: Final = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 _TS_FMT: Final = "%Y-%m-%dT%H:%M:%SZ"
 #: Python's ``str.strip()`` whitespace is Rust's ``\s`` plus U+001C..U+001F.
@@ -123,9 +121,12 @@ FROM (SELECT *, data AS d FROM read_json(?, format = 'newline_delimited', column
 """
 
 
+#: Perceval's placeholders (``__init_extra_pull_fields``): ``review_comments_data`` starts as
+#: ``{}`` and ``merged_by_data`` as ``[]``. Other shapes DuckDB cannot read as declared (a list
+#: field written as an object ...) make it refuse the line, which then takes the reference path.
 _REWRITES: Final = (
-    *((b'"%s":{}' % k, b'"%s":[]' % k) for k in _LIST_FIELDS),
-    *((b'"%s":[]' % k, b'"%s":null' % k) for k in (b"user_data", b"merged_by_data")),
+    (b'"review_comments_data":{}', b'"review_comments_data":[]'),
+    (b'"merged_by_data":[]', b'"merged_by_data":null'),
 )
 
 
@@ -167,9 +168,10 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
 def _rewrite(blob: bytes) -> bytes:
     """Perceval's placeholders for empty lists and profiles, as the reference path reads them.
 
-    ``"reviews_data":{}`` becomes ``[]`` and ``"user_data":[]`` becomes ``null``. A match is
-    always a key followed by its value: a quote inside a JSON string is escaped, so the
-    ``"name":`` of a match cannot start inside one.
+    ``"review_comments_data":{}`` becomes ``[]`` and ``"merged_by_data":[]`` ``null``. The quote
+    before the colon of a match cannot be inside a string (it would be escaped there), so a
+    match is always the value of a key ending in that name: the field itself, or a longer key
+    orgnet does not read.
     """
     for old, new in _REWRITES:
         blob = blob.replace(old, new)  # the same object when there is nothing to replace

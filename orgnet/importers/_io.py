@@ -211,6 +211,30 @@ def iter_raw_lines(
         yield last + 1, JsonRecordError(f"corrupt or truncated compressed data: {exc}")
 
 
+def _chunks(fh: IO[bytes], size: int) -> Iterator[bytes]:
+    """About ``size`` bytes at a time. On corrupt or truncated compressed data, everything
+    decompressed before it is yielded first (as a line-by-line reader would have seen it)."""
+    parts: list[bytes] = []
+    n = 0
+    read = getattr(fh, "read1", fh.read)
+    try:
+        while True:
+            chunk = read(max(size - n, 1))
+            if not chunk:
+                break
+            parts.append(chunk)
+            n += len(chunk)
+            if n >= size:
+                yield b"".join(parts)
+                parts, n = [], 0
+    except _COMPRESSION_ERRORS:
+        if parts:
+            yield b"".join(parts)
+        raise
+    if parts:
+        yield b"".join(parts)
+
+
 def iter_line_blocks(
     path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES, block_bytes: int = 16 << 20
 ) -> Iterator[list[tuple[int, bytes | JsonRecordError, bool]]]:
@@ -231,10 +255,7 @@ def iter_line_blocks(
         with open_binary(path) as fh:
             rest = b""
             skipping = False  # inside a line already reported as too long
-            while True:
-                chunk = fh.read(block_bytes)
-                if not chunk:
-                    break
+            for chunk in _chunks(fh, block_bytes):
                 data = rest + chunk if rest else chunk
                 cut = data.rfind(b"\n")
                 if cut < 0:
