@@ -398,6 +398,16 @@ class ImportBuilder:
         row[_REC] = self._current()
         self._store(table).append(row)
 
+    def add_values(self, table: str, values: tuple[object, ...]) -> None:
+        """Append a row given positionally, in the table's schema order (no ``_rec``).
+
+        The fast form of :meth:`add` for an importer's hot loop: timestamps must already be
+        naive UTC (``aware.astimezone(dt.UTC).replace(tzinfo=None)``), nothing is checked
+        beyond the number of values.
+        """
+        store = self._tables.get(table) or self._store(table)
+        store.append_values((*values, self._current()))
+
     def event(
         self,
         kind: str,

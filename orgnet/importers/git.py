@@ -628,7 +628,8 @@ class _Parser:
                 tail = tail_bytes.decode("utf-8", "replace")
                 b.reject("invalid UTF-8 in a path, replaced with U+FFFD", field="path", raw=sha,
                          outcome="repaired")
-            a_utc = a_ts.astimezone(dt.UTC)
+            a_naive = a_ts.astimezone(dt.UTC).replace(tzinfo=None)
+            add_values = b.add_values
             tail_line = line + header.count("\n")
             bad_start = -1
             bad_lines: list[str] = []
@@ -658,20 +659,26 @@ class _Parser:
                 n_files += 1
                 added_total += added or 0
                 deleted_total += deleted or 0
-                b.add("touches", artifact_id=aid, actor_id=author, path=path, ts=a_utc,
-                      lines_added=added, lines_deleted=deleted)
-            b.artifact(aid, "commit", container=container, author_id=author, opened_at=a_ts,
-                       closed_at=c_ts, outcome="committed", n_files=n_files,
-                       lines_added=added_total, lines_deleted=deleted_total)
+                # touches, positionally: artifact_id, actor_id, path, ts, lines added/deleted
+                add_values("touches", (aid, author, path, a_naive, added, deleted))
+            self.artifact(aid, author, a_ts, c_ts, n_files, added_total, deleted_total)
             if bad_lines:
                 joined = "\n".join(bad_lines).encode("utf-8", "replace")
                 self.garbage(bad_start, joined, "line(s) after a commit")
             return
         # A merge without numstat says nothing about its files; an empty commit touched none.
         unknown = len(parents) >= 2
-        b.artifact(aid, "commit", container=container, author_id=author, opened_at=a_ts,
-                   closed_at=c_ts, outcome="committed", n_files=None if unknown else 0,
-                   lines_added=None if unknown else 0, lines_deleted=None if unknown else 0)
+        self.artifact(aid, author, a_ts, c_ts, None if unknown else 0, None if unknown else 0,
+                      None if unknown else 0)
+
+    def artifact(self, aid: str, author: str, opened: dt.datetime, closed: dt.datetime,
+                 n_files: int | None, added: int | None, deleted: int | None) -> None:
+        """The commit's ``artifacts`` row, positionally in the schema's order."""
+        self.b.add_values("artifacts", (
+            aid, "commit", self.b.source_kind, self.container, None, author,
+            opened.astimezone(dt.UTC).replace(tzinfo=None), None,
+            closed.astimezone(dt.UTC).replace(tzinfo=None), None, "committed", n_files, added,
+            deleted))
 
     def trailers(
         self,
