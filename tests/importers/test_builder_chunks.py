@@ -106,3 +106,22 @@ def test_begin_many_and_add_frame_refuse_bad_input() -> None:
         b.add_frame("interactions", pl.DataFrame({"event_id": ["e"], "_rec": [5]}))
     with pytest.raises(ValueError, match="unknown column"):
         b.add_frame("interactions", pl.DataFrame({"nope": [1], "_rec": [0]}))
+
+
+def test_add_values_is_add_in_schema_order() -> None:
+    ts = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    rows = [("git:r@1", "i1", "a.py", 3, None), ("git:r@1", "i2", "b/c.py", None, 0)]
+    by_name = _base.ImportBuilder("git", "x")
+    by_position = _base.ImportBuilder("git", "x")
+    for art, actor, path, added, deleted in rows:
+        by_name.begin()
+        by_name.add("touches", artifact_id=art, actor_id=actor, path=path, ts=ts,
+                    lines_added=added, lines_deleted=deleted)
+        by_position.begin()
+        naive = ts.astimezone(dt.UTC).replace(tzinfo=None)
+        by_position.add_values("touches", (art, actor, path, naive, added, deleted))
+    want, got = by_name.finish().tables["touches"], by_position.finish().tables["touches"]
+    assert want.height == 2
+    assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="values for"):
+        by_position.add_values("touches", ("too", "few"))
