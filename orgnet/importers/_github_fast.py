@@ -53,7 +53,7 @@ __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "
 #: Raw bytes of JSON lines parsed per DuckDB call.
 BATCH_BYTES: Final = 64 << 20
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
-_TS_RE: Final = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+_TS_RE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 _TS_FMT: Final = "%Y-%m-%dT%H:%M:%SZ"
 #: Python's ``str.strip()`` whitespace is Rust's ``\s`` plus U+001C..U+001F.
 _NOT_BLANK: Final = r"[^\s\x1c-\x1f]"
@@ -269,7 +269,11 @@ def _ts_ok(t: str, v: str) -> pl.Expr:
 
 
 def _ts(v: str) -> pl.Expr:
-    return pl.col(v).str.strptime(pl.Datetime("us", "UTC"), _TS_FMT, strict=False)
+    """The timestamp, or null where Python's ``fromisoformat`` would refuse it: polars reads a
+    leap second (``:60``, as the next minute) and year 0, so the value must come back as written
+    and the year be at least 1."""
+    t = pl.col(v).str.strptime(pl.Datetime("us", "UTC"), _TS_FMT, strict=False)
+    return pl.when((t.dt.strftime(_TS_FMT) == pl.col(v)) & (t.dt.year() >= 1)).then(t)
 
 
 def _user_ok(prefix: str = "") -> pl.Expr:

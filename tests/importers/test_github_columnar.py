@@ -163,6 +163,11 @@ def _mutants() -> list[dict[str, Any] | bytes]:
         (["data", "created_at"], "2024-04-30 10:00:00"),
         (["data", "created_at"], "2024-02-30T10:00:00Z"),
         (["data", "created_at"], None),
+        (["data", "created_at"], "2024-06-30T23:59:60Z"),  # a leap second
+        (["data", "created_at"], "0000-01-01T00:00:00Z"),
+        (["data", "created_at"], "\u0662\u0660\u0662\u0664-05-01T10:00:00Z"),  # Arabic digits
+        (["data", "reviews_data", 0, "submitted_at"], "2024-06-30T23:59:60Z"),
+        (["data", "closed_at"], "2024-05-03T10:00:00+02:00"),
         (["data", "merged_at"], "yesterday"),
         (["data", "merged"], "true"),
         (["data", "merged_by"], None),
