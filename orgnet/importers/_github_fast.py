@@ -34,6 +34,7 @@ reference parser refuses the whole item for it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tempfile
@@ -615,6 +616,8 @@ def replay(
     lines: list[int],
     resolve: dict[str, str],
     con: Any,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> dict[str, int]:
     """Replay reference plans and plain items together, in file order.
 
@@ -629,6 +632,9 @@ def replay(
         File line of every record.
     resolve
         Lower-cased login -> identity id (every account of the input).
+    since, until
+        The import window (aware UTC datetimes or ``None``): events outside it are left out,
+        and a record with no event inside it is skipped.
 
     Returns
     -------
@@ -639,8 +645,20 @@ def replay(
     if items.height == 0:
         items = pl.DataFrame(schema={"f": pl.Int64, "uuid": pl.String, "version": pl.Float64,
                                      "art": pl.String})
+    windowed = since is not None or until is not None
+    outside: set[int] = set()  # plain records with no event in the window
     if events.height:
         events = events.with_row_index("_row")
+        if windowed:
+            inside = pl.lit(True)
+            if since is not None:
+                inside = inside & (pl.col("ts") >= since)
+            if until is not None:
+                inside = inside & (pl.col("ts") < until)
+            events = events.with_columns(inside.alias("_in"))
+            has = events.filter(pl.col("phase") == 0).group_by("f").agg(pl.col("_in").any())
+            outside = set(has.filter(~pl.col("_in")).get_column("f").to_list())
+            events = events.filter(pl.col("_in")).drop("_in")
     # Latest version of each key: the first record with the highest version wins.
     top = (items.group_by("uuid").agg(
         pl.col("version").max().alias("best_v"),
@@ -667,7 +685,8 @@ def replay(
                            schema={"uuid": pl.String, "best_v": pl.Float64, "best_i": pl.Int64})
     st = items.select("f", "uuid", "version", "art").join(
         top, on="uuid", how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("best_i") == pl.col("f")).then(0)
+        pl.when((pl.col("best_i") == pl.col("f")) & pl.col("f").is_in(list(outside)))
+        .then(3).when(pl.col("best_i") == pl.col("f")).then(0)
         .when(pl.col("best_v") == pl.col("version")).then(2).otherwise(1).alias("status"))
     pos: list[int] = st.get_column("f").to_list()
     status: list[int] = st.get_column("status").to_list()
@@ -676,7 +695,7 @@ def replay(
     # Lines of the winning plain records, for the reference path's duplicate messages.
     first_line: dict[tuple[str, float], int | None] = {
         (k, v): lines[f] for k, v, f in
-        st.filter((pl.col("status") == 0) & pl.col("uuid").is_in(list(ref_keys)))
+        st.filter(pl.col("status").is_in([0, 3]) & pl.col("uuid").is_in(list(ref_keys)))
         .select("uuid", "version", "f").iter_rows()} if ref_keys else {}
     sequential = any(plans[i].shared_events or plans[i].shared_mentions  # type: ignore[union-attr]
                      for i in refs)
@@ -717,9 +736,10 @@ def replay(
             skipped: Counter[str] = Counter()
             while k < hi and status[k] != 2:
                 f = pos[k]
-                if status[k] == 1:
+                if status[k] in (1, 3):
                     statuses.append("skipped")
-                    skipped["superseded by a newer version of the same item"] += 1
+                    skipped["superseded by a newer version of the same item" if status[k] == 1
+                            else "outside the --since/--until window"] += 1
                     run.append(-1)
                 else:
                     statuses.append("ok")
@@ -754,7 +774,7 @@ def replay(
         plan = plans[i]
         assert plan is not None
         replay_plan(b, plan, i, best=best, first_line=first_line, shared_seen=shared_seen,
-                    stats=stats, resolve_handle=resolve.get)
+                    stats=stats, resolve_handle=resolve.get, since=since, until=until)
     emit_plain(k, len(pos))
     return stats
 

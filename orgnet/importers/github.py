@@ -924,7 +924,7 @@ def import_github(
                 raise InputError(f"cannot read the export directory: {exc}", file=str(p)) from exc
             stats = replay(b, cast(list[RecordPlan], ctx.plans), resolve_handle=ctx.resolve_login,
                            since=lo, until=hi)
-        elif _FAST and lo is None and hi is None and is_json_lines(p):
+        elif _FAST and is_json_lines(p):
             import duckdb
 
             from orgnet.importers import _github_fast as fast
@@ -934,7 +934,7 @@ def import_github(
                 con.execute("SET preserve_insertion_order = true")  # rows in line order
                 lines, items, events = _iter_perceval_columnar(ctx, p, con)
                 stats = fast.replay(b, ctx.plans, (items, events), lines=lines,
-                                    resolve=ctx.logins, con=con)
+                                    resolve=ctx.logins, con=con, since=lo, until=hi)
             finally:
                 con.close()
         else:

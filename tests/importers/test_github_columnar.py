@@ -307,10 +307,39 @@ def test_random_files_match_the_reference(tmp_path: Path, monkeypatch: pytest.Mo
     assert_same(ref, new)
 
 
-def test_window_takes_the_reference_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("window", [
+    {"since": "2024-05-01"}, {"until": "2024-05-02T12:00:00Z"},
+    {"since": "2024-05-01T00:30:00Z", "until": "2024-05-03"}, {"since": "2030-01-01"}])
+def test_window_matches_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      window: dict[str, str]) -> None:
+    rng = random.Random(7)
+    mutants = _mutants()
+    items: list[dict[str, Any] | bytes] = [_pr(1), _issue(1, twin=True), _pr(2)]
+    for _ in range(200):
+        if rng.random() < 0.15:
+            items.append(rng.choice(mutants))
+        else:
+            reviewers = tuple(rng.randrange(5) for _ in range(rng.randrange(4)))
+            items.append(_pr(rng.randrange(1, 120), author=rng.randrange(5), reviewers=reviewers,
+                             merged=rng.random() < 0.7,
+                             updated=1_714_000_000.0 + rng.randrange(3)))
     path = tmp_path / "gh.jsonl"
-    path.write_bytes(_lines([_pr(1), _pr(2)]))
+    path.write_bytes(_lines(items))
     taken = _spy(monkeypatch)
-    ref, new = _both(monkeypatch, path, since="2024-05-01")
-    assert taken == []
+    ref, new = _both(monkeypatch, path, **window)
+    assert sum(taken) > 100
+    assert ref.counts.skipped > 0
+    assert_same(ref, new)
+
+
+def test_repeat_of_a_winner_outside_the_window(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The winner (plain) has no event in the window; its repeat (not plain: a team request)
+    # is still a duplicate of it, named by its line.
+    repeat = _pr(1)
+    repeat["data"]["requested_teams"] = [{"slug": "core"}]
+    path = tmp_path / "gh.jsonl"
+    path.write_bytes(_lines([_pr(1), repeat, _pr(2)]))
+    ref, new = _both(monkeypatch, path, since="2030-01-01")
+    assert "as line 1" in ref.rejects.get_column("reason").to_list()[0]
     assert_same(ref, new)
