@@ -1,9 +1,9 @@
-"""Columnar reading of plain Perceval GitHub pull requests: DuckDB parses, polars plans.
+"""Columnar reading of plain Perceval GitHub items: DuckDB parses, polars plans.
 
 The reference path of :mod:`orgnet.importers.github` decodes every Perceval item into Python
 objects and plans it field by field (about 110 µs per item at 10,000 people). Most items of a
-real export are *plain* pull requests: well-typed fields, valid user objects, no touched files,
-no team review requests. For those this module does the same work column-wise:
+real export are *plain* pull requests or issues: well-typed fields, valid user objects, no
+touched files, no team review requests. For those this module does the same work column-wise:
 
 1. :func:`parse_items` parses a batch of JSON lines in one DuckDB ``read_json`` call, reading
    every field the importer uses as JSON text (its type and string value are derived in
@@ -97,7 +97,7 @@ SELECT
     {_typed('merged', 'd.merged')}, {_typed('state', 'd.state')}, {_typed('body', 'd.body')},
     {_typed('cf', 'd.changed_files')}, {_typed('add', 'd.additions')},
     {_typed('del', 'd.deletions')}, 'files': d.files_data, 'commits': d.commits_data,
-    'teams': len(d.requested_teams)}} AS pr,
+    'teams': len(d.requested_teams), {_typed('twin', 'd.pull_request')}}} AS pr,
   {_user_sql('d."user"', 'd.user_data')} AS author,
   {_user_sql('d.merged_by', 'd.merged_by_data')} AS merger,
   [{_user_sql('u', None)} for u in d.requested_reviewers] AS rr,
@@ -107,7 +107,10 @@ SELECT
      'u': {_user_sql('r."user"', 'r.user_data')}}} for r in d.reviews_data] AS reviews,
   [{{'null': c IS NULL, {_typed('id', 'c.id')}, {_typed('ts', 'c.created_at')},
      {_typed('body', 'c.body')}, {_typed('reply', 'c.in_reply_to_id')},
-     'u': {_user_sql('c."user"', 'c.user_data')}}} for c in d.review_comments_data] AS comments
+     'u': {_user_sql('c."user"', 'c.user_data')}}} for c in d.review_comments_data] AS comments,
+  [{{'null': c IS NULL, {_typed('id', 'c.id')}, {_typed('ts', 'c.created_at')},
+     {_typed('body', 'c.body')},
+     'u': {_user_sql('c."user"', 'c.user_data')}}} for c in d.comments_data] AS icomments
 FROM (SELECT *, data AS d FROM read_json(?, format = 'newline_delimited', columns = {{
   backend_name: 'JSON', category: 'JSON', origin: 'JSON', uuid: 'JSON', updated_on: 'JSON',
   data: 'STRUCT(number JSON, "user" {_USER}, user_data {_PROFILE}, created_at JSON,
@@ -118,7 +121,10 @@ FROM (SELECT *, data AS d FROM read_json(?, format = 'newline_delimited', column
        reviews_data STRUCT(id JSON, state JSON, submitted_at JSON, body JSON,
                            "user" {_USER}, user_data {_PROFILE})[],
        review_comments_data STRUCT(id JSON, created_at JSON, body JSON, in_reply_to_id JSON,
-                                   "user" {_USER}, user_data {_PROFILE})[])'}}))
+                                   "user" {_USER}, user_data {_PROFILE})[],
+       pull_request JSON,
+       comments_data STRUCT(id JSON, created_at JSON, body JSON,
+                            "user" {_USER}, user_data {_PROFILE})[])'}}))
 """
 
 
@@ -296,7 +302,7 @@ def _user_cols(prefix: str = "") -> list[pl.Expr]:
 USER_FIELDS: Final = ["uid", "login", "typ", "uname", "email"]
 #: ``seq`` of a user occurrence: the reference path meets them in this order within an item.
 _SEQ: Final = {"rr": 1 << 20, "rrd": 2 << 20, "reviews": 3 << 20, "comments": 4 << 20,
-               "merger": 5 << 20}
+               "merger": 5 << 20, "icomments": 6 << 20}
 
 
 @dataclass
@@ -353,7 +359,7 @@ def plan_batch(
         return empty
     df = _dec(parsed.unnest("env").unnest("pr"),
               ("backend", "category", "origin", "uuid", "upd", "number", "created", "closed",
-               "merged_at", "merged", "state", "body", "cf", "add", "del"))
+               "merged_at", "merged", "state", "body", "cf", "add", "del", "twin"))
     # Envelope (validate_envelope) and the pull request's own fields.
     env_ok = pl.lit(True)
     for name in ("backend", "category", "origin", "uuid"):
@@ -373,7 +379,7 @@ def plan_batch(
     merge_event = (pl.col("is_merged") & pl.col("merged_ts").is_not_null()
                    & ~pl.col("merger").struct.field("null"))
     ok = (env_ok & (pl.col("backend").str.to_lowercase() == "github")
-          & (pl.col("category") == "pull_request") & pl.col("container").is_not_null()
+          & pl.col("category").is_in(["pull_request", "issue"]) & pl.col("container").is_not_null()
           & _int_ok("number_t", "number") & _ts_ok("created_t", "created")
           & pl.col("opened").is_not_null() & opt_ts["closed"] & opt_ts["merged_at"]
           & (_is_null("closed_t") | pl.col("closed_ts").is_not_null())
@@ -384,7 +390,12 @@ def plan_batch(
               & pl.col("commits").str.contains("{", literal=True)).fill_null(False)
           & (pl.col("teams").fill_null(0) == 0)
           & pl.col("author").struct.field("null").not_())
-    df = df.with_columns(ok.fill_null(False).alias("ok"), merge_event.fill_null(False).alias("merge_ev"))
+    is_issue = pl.col("category") == "issue"
+    df = df.with_columns(ok.fill_null(False).alias("ok"),
+                         (merge_event & ~is_issue).fill_null(False).alias("merge_ev"),
+                         is_issue.fill_null(False).alias("is_issue"),
+                         # an issue that is a pull request's twin (its conversation)
+                         (is_issue & ~_is_null("twin_t")).fill_null(False).alias("twin"))
     df = df.filter(pl.col("ok"))
     if df.height == 0:
         return empty
@@ -394,14 +405,16 @@ def plan_batch(
     # merger. seq orders them within an item.
     author = _dec(df.select("f", pl.lit(0).alias("seq"), pl.col("author").alias("u")).unnest("u"),
                   _USER_JSON)
+    # Issues are read by _plan_issue: their author, conversation comments and body only.
+    prs, issues = df.filter(~pl.col("is_issue")), df.filter(pl.col("is_issue"))
     pending = []
     for col in ("rr", "rrd"):
-        p = (df.select("f", col).filter(pl.col(col).list.len() > 0)
+        p = (prs.select("f", col).filter(pl.col(col).list.len() > 0)
              .with_columns(pl.int_ranges(pl.col(col).list.len()).alias("i"))
              .explode(col, "i").unnest(col).pipe(_dec, _USER_JSON)
              .with_columns((pl.lit(_SEQ[col]) + pl.col("i")).alias("seq")))
         pending.append(p)
-    reviews = (df.select("f", "reviews").filter(pl.col("reviews").list.len() > 0)
+    reviews = (prs.select("f", "reviews").filter(pl.col("reviews").list.len() > 0)
                .with_columns(pl.int_ranges(pl.col("reviews").list.len()).alias("ri"))
                .explode("reviews", "ri").unnest("reviews")
                .rename({"id": "rid"}).pipe(_dec, ("rid", "state", "ts", "body")))
@@ -418,7 +431,7 @@ def plan_batch(
     reviews = reviews.with_columns(_ts("ts").alias("when"))
     bad.update(reviews.filter(~rv_ok.fill_null(False) | pl.col("when").is_null())
                .get_column("f").to_list())
-    comments = (df.select("f", "comments").filter(pl.col("comments").list.len() > 0)
+    comments = (prs.select("f", "comments").filter(pl.col("comments").list.len() > 0)
                 .with_columns(pl.int_ranges(pl.col("comments").list.len()).alias("ci"))
                 .explode("comments", "ci").unnest("comments")
                 .rename({"id": "cid"}).pipe(_dec, ("cid", "ts", "body", "reply")))
@@ -428,6 +441,17 @@ def plan_batch(
         _USER_JSON, "u_").with_columns(_ts("ts").alias("when"))
     cm_ok = _int_ok("cid_t", "cid") & _ts_ok("ts_t", "ts") & _user_ok("u_")
     bad.update(comments.filter(~cm_ok.fill_null(False) | pl.col("when").is_null())
+               .get_column("f").to_list())
+    icomments = (issues.select("f", "icomments").filter(pl.col("icomments").list.len() > 0)
+                 .with_columns(pl.int_ranges(pl.col("icomments").list.len()).alias("ci"))
+                 .explode("icomments", "ci").unnest("icomments")
+                 .rename({"id": "cid"}).pipe(_dec, ("cid", "ts", "body")))
+    bad.update(icomments.filter(pl.col("null")).get_column("f").to_list())
+    icomments = _dec(icomments.filter(~pl.col("null")).drop("null").with_columns(
+        *(pl.col("u").struct.field(n).alias(f"u_{n}") for n in ("null", *_USER_JSON))).drop("u"),
+        _USER_JSON, "u_").with_columns(_ts("ts").alias("when"))
+    ic_ok = _int_ok("cid_t", "cid") & _ts_ok("ts_t", "ts") & _user_ok("u_")
+    bad.update(icomments.filter(~ic_ok.fill_null(False) | pl.col("when").is_null())
                .get_column("f").to_list())
     merger = df.filter(pl.col("merge_ev")).select("f", pl.lit(_SEQ["merger"]).alias("seq"),
                                                   pl.col("merger").alias("u")).unnest("u")
@@ -441,6 +465,8 @@ def plan_batch(
         comments.select("f", (pl.lit(_SEQ["comments"]) + pl.col("ci")).alias("seq"),
                         _user_ok("u_").alias("ok"), *_user_cols("u_")),
         merger.select("f", "seq", _user_ok().alias("ok"), *_user_cols()),
+        icomments.select("f", (pl.lit(_SEQ["icomments"]) + pl.col("ci")).alias("seq"),
+                         _user_ok("u_").alias("ok"), *_user_cols("u_")),
     ]
     users = pl.concat([o.select(u_cols) for o in occurrences if o.height],
                       how="vertical_relaxed")
@@ -449,6 +475,7 @@ def plan_batch(
         keep = ~pl.col("f").is_in(list(bad))
         df, users = df.filter(keep), users.filter(keep)
         reviews, comments = reviews.filter(keep), comments.filter(keep)
+        icomments = icomments.filter(keep)
     users = users.drop("ok").sort("f", "seq")
     if df.height == 0:
         return empty
@@ -467,7 +494,7 @@ def plan_batch(
                                                          maintain_order="left")
 
     df = actor(df, pl.lit(0)).rename({"iid": "author_id", "bot": "author_bot"})
-    base = df.select("f", "author_id", "opened", "container", "number")
+    base = df.select("f", "author_id", "opened", "container", "number", "is_issue", "twin")
     art = pl.format("github:{}#{}", pl.col("container"), pl.col("number").cast(pl.Int64))
     base = base.with_columns(art.alias("art"), pl.col("number").cast(pl.Int64).cast(pl.String)
                              .alias("num"))
@@ -533,9 +560,16 @@ def plan_batch(
     part(mg, 0, 3, pl.lit(0), pl.lit(0), pl.lit("change_merged"), "iid", pl.col("merged_ts"),
          pl.col("author_id"), pl.lit("artifact_author"), "merge", pl.col("num"))
     # the opening, shared with the pull request's issue twin
-    part(base, 0, 4, pl.lit(0), pl.lit(0), pl.lit("change_opened"), "author_id",
+    opening = base.filter(~pl.col("is_issue") | pl.col("twin"))
+    part(opening, 0, 4, pl.lit(0), pl.lit(0), pl.lit("change_opened"), "author_id",
          pl.col("opened"), pl.lit(None, pl.String), None, "pull_request", pl.col("num"),
          shared=True)
+    # conversation comments of issues (and of pull requests, through their twins)
+    ic = actor(icomments, pl.lit(_SEQ["icomments"]) + pl.col("ci")).join(
+        base, on="f", how="inner", maintain_order="left").with_columns(
+        pl.col("cid").cast(pl.Int64).cast(pl.String).alias("cid_s"))
+    part(ic, 0, 2, pl.col("ci"), pl.lit(0), pl.lit("comment"), "iid", pl.col("when"),
+         pl.col("author_id"), pl.lit("artifact_author"), "comment", pl.col("cid_s"))
     # mentions: reviews, review comments, then the pull request's body (shared)
 
     def mention_rows(frame: pl.DataFrame, idx: str) -> pl.DataFrame:
@@ -557,11 +591,20 @@ def plan_batch(
     part(cmm, 1, 6, pl.col("ci"), pl.col("mi"), pl.lit("mention"), "iid", pl.col("when"),
          pl.lit(None, pl.String), pl.lit("mentioned"), "review_comment", pl.col("cid_s"),
          handle=pl.col("handle"))
+    icm = mention_rows(ic, "ci")
+    part(icm, 1, 6, pl.col("ci"), pl.col("mi"), pl.lit("mention"), "iid", pl.col("when"),
+         pl.lit(None, pl.String), pl.lit("mentioned"), "comment", pl.col("cid_s"),
+         handle=pl.col("handle"))
     prm = mention_rows(df.select("f", "body_t", "body").join(base, on="f", maintain_order="left"),
                        "f")
-    part(prm, 1, 7, pl.lit(0), pl.col("mi"), pl.lit("mention"), "author_id", pl.col("opened"),
-         pl.lit(None, pl.String), pl.lit("mentioned"), "pull_request", pl.col("num"),
-         shared=True, handle=pl.col("handle"))
+    # the body of a pull request (or its twin) is shared; an issue's comes before its comments'
+    opened_by = prm.filter(~pl.col("is_issue") | pl.col("twin"))
+    part(opened_by, 1, 7, pl.lit(0), pl.col("mi"), pl.lit("mention"), "author_id",
+         pl.col("opened"), pl.lit(None, pl.String), pl.lit("mentioned"), "pull_request",
+         pl.col("num"), shared=True, handle=pl.col("handle"))
+    part(prm.filter(pl.col("is_issue") & ~pl.col("twin")), 1, 5, pl.lit(0), pl.col("mi"),
+         pl.lit("mention"), "author_id", pl.col("opened"), pl.lit(None, pl.String),
+         pl.lit("mentioned"), "issue", pl.col("num"), handle=pl.col("handle"))
     events = pl.concat(parts, how="vertical_relaxed").sort("f", "phase", "g", "s1", "s2",
                                                            maintain_order=True)
 
@@ -582,14 +625,21 @@ def plan_batch(
         "f", pl.col("uuid"), pl.col("upd").cast(pl.Float64).alias("version"), "art", "container",
         pl.col("number").cast(pl.Int64), pl.col("author_id"), pl.col("opened"),
         pl.col("first_review"),
-        pl.coalesce("merged_ts", "closed_ts").alias("closed_at"),
-        pl.col("is_merged").alias("merged"),
-        pl.when(pl.col("is_merged")).then(pl.lit("merged"))
+        pl.when(pl.col("is_issue")).then(pl.lit("issue")).otherwise(pl.lit("pull_request"))
+        .alias("kind"),
+        # the record's label, and whether it writes an artifact (a twin does not)
+        pl.when(pl.col("is_issue") & ~pl.col("twin")).then(pl.lit("issue"))
+        .otherwise(pl.lit("pull")).alias("label"),
+        (~pl.col("twin")).alias("has_artifact"),
+        pl.when(pl.col("is_issue")).then(pl.col("closed_ts"))
+        .otherwise(pl.coalesce("merged_ts", "closed_ts")).alias("closed_at"),
+        pl.when(~pl.col("is_issue")).then(pl.col("is_merged")).alias("merged"),
+        pl.when(pl.col("is_merged") & ~pl.col("is_issue")).then(pl.lit("merged"))
         .when(((pl.col("state_t") == "VARCHAR") & (pl.col("state") == "closed")).fill_null(False)
               | pl.col("closed_ts").is_not_null()).then(pl.lit("closed"))
         .otherwise(pl.lit("open")).alias("outcome"),
-        count("cf").alias("n_files"), count("add").alias("lines_added"),
-        count("del").alias("lines_deleted")))
+        *(pl.when(~pl.col("is_issue")).then(count(c)).alias(n) for c, n in (
+            ("cf", "n_files"), ("add", "lines_added"), ("del", "lines_deleted")))))
     return Batch(items, users, events)
 
 
@@ -644,7 +694,7 @@ def replay(
     items, events = plain
     if items.height == 0:
         items = pl.DataFrame(schema={"f": pl.Int64, "uuid": pl.String, "version": pl.Float64,
-                                     "art": pl.String})
+                                     "art": pl.String, "label": pl.String})
     windowed = since is not None or until is not None
     outside: set[int] = set()  # plain records with no event in the window
     if events.height:
@@ -683,7 +733,7 @@ def replay(
         top = pl.DataFrame({"uuid": list(best), "best_v": [v[0] for v in best.values()],
                             "best_i": [v[1] for v in best.values()]},
                            schema={"uuid": pl.String, "best_v": pl.Float64, "best_i": pl.Int64})
-    st = items.select("f", "uuid", "version", "art").join(
+    st = items.select("f", "uuid", "version", "art", "label").join(
         top, on="uuid", how="left", maintain_order="left").with_columns(
         pl.when((pl.col("best_i") == pl.col("f")) & pl.col("f").is_in(list(outside)))
         .then(3).when(pl.col("best_i") == pl.col("f")).then(0)
@@ -759,8 +809,8 @@ def replay(
                 dropped.clear()
             if k < hi:  # a duplicate: same id and version as the winner
                 f = pos[k]
-                key, _version, art = st.row(k)[1:4]
-                b.begin(line=lines[f], record=f"pull {art.removeprefix('github:')}")
+                key, _version, art, label = st.row(k)[1:5]
+                b.begin(line=lines[f], record=f"{label} {art.removeprefix('github:')}")
                 b.reject(f"duplicate item: same id and update time as line {lines[best[key][1]]}",
                          field="uuid", raw=f"uuid {key}")
                 k += 1
@@ -818,9 +868,9 @@ def _emit(b: ImportBuilder, items: pl.DataFrame, events: pl.DataFrame, run: list
             pl.col("actor").alias("actor_id"), pl.col("target").alias("target_id"),
             pl.col("role").alias("target_role"), pl.col("art").alias("artifact_id"),
             "container", "ts", pl.lit(1.0).alias("weight"), "_rec"))
-    arts = rows(items)
+    arts = rows(items).filter(pl.col("has_artifact"))
     b.add_frame("artifacts", arts.select(
-        pl.col("art").alias("artifact_id"), pl.lit("pull_request").alias("kind"),
+        pl.col("art").alias("artifact_id"), "kind",
         pl.lit(b.source_kind).alias("source"), "container", "author_id",
         "opened_at" if "opened_at" in arts.columns else pl.col("opened").alias("opened_at"),
         pl.col("first_review").alias("first_review_at"), "closed_at", "merged", "outcome",

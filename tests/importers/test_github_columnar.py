@@ -241,6 +241,22 @@ def test_mixed_items_match_the_reference(tmp_path: Path, monkeypatch: pytest.Mon
               _pr(41), _pr(41, updated=1_714_000_050.0)]
     # a twin whose opening and body mentions the pull request already wrote
     items += [_pr(50), _issue(50, twin=True), _issue(51, twin=True), _pr(51)]
+    # issues the columnar path hands over, and some it keeps
+    odd: list[dict[str, Any]] = [_issue(k) for k in range(60, 70)]
+    odd[0]["data"]["comments_data"] = ["not a comment"]
+    odd[1]["data"]["comments_data"][0]["id"] = None
+    odd[2]["data"]["comments_data"][0]["user"] = None  # a ghost commenter
+    odd[3]["data"]["pull_request"] = None  # not a twin after all
+    odd[4]["data"]["closed_at"] = "2024-05-09T00:00:00Z"
+    odd[5]["data"]["state"] = "closed"
+    odd[6]["data"]["comments_data"] = {}
+    odd[7]["data"]["merged_at"] = "2024-05-09T00:00:00Z"  # read for pull requests only
+    odd[8]["data"]["reviews_data"] = [{"state": "APPROVED"}]
+    odd[9]["data"]["comments_data"].append({"body": "again @alice", "id": 999,
+                                            "created_at": "2024-05-02T00:00:00Z",
+                                            "user": _user(*PEOPLE[4][:2]),
+                                            "user_data": _profile(*PEOPLE[4])})
+    items += odd
     path = tmp_path / "gh.jsonl"
     path.write_bytes(_lines(items))
     taken = _spy(monkeypatch)
