@@ -1,7 +1,9 @@
 """Throughput of the GitHub importer on a synthetic Perceval JSON-lines file.
 
-Run with ``python -m benchmarks.bench_import_github [--events N]``. Writes a Perceval
-``--json-line`` file of ``pull_request`` items to a temporary directory (about ten events per
+Run with ``python -m benchmarks.bench_import_github [--events N] [--reference]``
+(``--reference``: the item-at-a-time path instead of the columnar one, for comparison). Writes
+a Perceval ``--json-line`` file of ``pull_request`` items to a temporary directory (about ten
+events per
 pull request: opening, a review request, three reviews, three inline comments, a mention and the
 merge), times :func:`orgnet.importers.github.import_github` on it and prints one JSON line:
 events, wall and CPU seconds, events per second, peak resident memory (MiB; the growth during the import is
@@ -85,7 +87,13 @@ def main() -> None:
     """Generate, import, report one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--reference", action="store_true",
+                        help="time the item-at-a-time reference path")
     args = parser.parse_args()
+    if args.reference:
+        from orgnet.importers import github
+
+        github._FAST = False
     n_pulls = max(1, -(-args.events // EVENTS_PER_PULL))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "github.jsonl"
@@ -99,7 +107,7 @@ def main() -> None:
         rss_after = _peak_rss_mib()
     events = result.counts.events
     print(json.dumps({
-        "benchmark": "import_github",
+        "benchmark": "import_github" + ("_reference" if args.reference else ""),
         "records": result.counts.read,
         "events": events,
         "seconds": round(seconds, 2),
