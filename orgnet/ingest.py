@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,10 @@ def _dedupe_append(new: pl.DataFrame, old: pl.LazyFrame, keys: list[str]) -> pl.
     """Mark rows of ``new`` whose key is stored or appeared earlier in ``new`` as duplicates."""
     first = (pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)).is_first_distinct()
     flagged = new.with_columns(first.alias("_first"))
+    # (A semi join keeps each stored key once per stored row whatever the repeats in ``new``.)
     stored = old.select(keys).join(
-        flagged.lazy().select(keys).unique(), on=keys, how="semi", nulls_equal=True
-    ).collect().with_columns(pl.lit(True).alias("_stored"))
+        flagged.lazy().select(keys), on=keys, how="semi", nulls_equal=True
+    ).unique().collect().with_columns(pl.lit(True).alias("_stored"))
     flagged = flagged.join(stored, on=keys, how="left", nulls_equal=True)
     return flagged.with_columns(
         (~pl.col("_first") | pl.col("_stored").fill_null(False)).alias("_dup")
@@ -170,26 +172,34 @@ def ingest(
     all_rows = np.zeros(n_records, dtype=np.int64)  # per record: rows produced
     rows_added: dict[str, int] = {}
 
-    with ws.transaction() as tx:
-        # Identities first: observed rows upserted, claims added, everything re-resolved, so
-        # handle-keyed memberships can be compared with stored rows by person.
+    with ws.transaction() as tx, ThreadPoolExecutor(1) as pool:
+        # Identities: observed rows upserted, claims added, everything re-resolved, so
+        # handle-keyed memberships can be compared with stored rows by person. Resolution is
+        # Python (one core) and no table but memberships depends on it: it runs in a thread
+        # while the other tables are merged (polars, which releases the GIL).
         idents = result.tables.get("identities", pl.DataFrame(schema=SCHEMAS["identities"]))
         stored = tx.read("identities")
         ident_body = conform("identities", idents.drop(_REC, strict=False))
         merged = _upsert(stored, ident_body, ["identity_id"], "identities")
-        resolved, people = resolve(merged)
-        rows_added["identities"] = resolved.join(
+        resolving = pool.submit(resolve, merged)
+        tables = [t for t in result.tables if t != "identities"]
+        for table in tables:
+            if table != "memberships":
+                rows_added[table] = _merge_table(
+                    tx, table, result.tables[table], result, dup_rows, all_rows)
+        resolved, people = resolving.result()
+        added_identities = resolved.join(
             stored.select("identity_id"), on="identity_id", how="anti"
         ).height
         tx.replace("identities", resolved)
         tx.replace("people", people)
         _refresh_member_people(tx, resolved)
-        for table, frame in result.tables.items():
-            if table == "identities":
-                continue
-            rows = _fill_member_people(frame, resolved) if table == "memberships" else frame
-            added = _merge_table(tx, table, rows, result, dup_rows, all_rows)
-            rows_added[table] = added
+        if "memberships" in result.tables:
+            rows = _fill_member_people(result.tables["memberships"], resolved)
+            rows_added["memberships"] = _merge_table(
+                tx, "memberships", rows, result, dup_rows, all_rows)
+        # In the order of a serial merge: identities, then the result's tables.
+        rows_added = {"identities": added_identities, **{t: rows_added[t] for t in tables}}
         if result.rejects.height:
             # A problem already on record for the same file and line is not recorded twice.
             same = [c for c in result.rejects.columns if c != "import_id"]

@@ -1,0 +1,54 @@
+"""``ingest``: identity resolution runs beside the table merges; failures leave nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import orgnet.ingest as ingest_module
+from orgnet.importers.git import import_git
+from orgnet.importers.orgchart import import_orgchart
+from orgnet.ingest import ingest
+from orgnet.workspace import Workspace
+
+from .test_crash_safety import ORGCHART, write_log
+
+
+def _ws(tmp_path: Path) -> tuple[Workspace, Path]:
+    ws = Workspace(tmp_path / "ws")
+    chart = tmp_path / "hris.csv"
+    chart.write_text(ORGCHART, encoding="utf-8")
+    ingest(ws, import_orgchart(chart))
+    return ws, write_log(tmp_path / "c.gitlog", commits=60)
+
+
+def test_a_failing_resolution_changes_nothing(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, log = _ws(tmp_path)
+    before = {t: ws.read(t) for t in ("identities", "people", "interactions", "touches")}
+    generation = ws.meta()["generation"]
+
+    def broken(_identities: object) -> None:
+        raise RuntimeError("resolution failed")
+
+    monkeypatch.setattr(ingest_module, "resolve", broken)
+    with pytest.raises(RuntimeError, match="resolution failed"):
+        ingest(ws, import_git(log))
+    assert ws.meta()["generation"] == generation
+    for table, frame in before.items():
+        assert ws.read(table).equals(frame), table
+
+
+def test_rows_added_in_serial_order_and_people_resolved(tmp_path: Path) -> None:
+    ws, log = _ws(tmp_path)
+    result = import_git(log)
+    summary = ingest(ws, result)
+    assert list(summary.rows_added) == ["identities", *[t for t in result.tables
+                                                        if t != "identities"]]
+    assert summary.rows_added["interactions"] == result.tables["interactions"].height > 0
+    people = ws.read("people")
+    # Every committer of the log resolves to its org-chart person (same e-mail addresses).
+    ids = ws.read("identities").filter(ws.read("identities")["source"] == "git")
+    assert ids.height and ids["person_id"].is_in(people["person_id"].implode()).all()
+    assert set(ids["evidence"].to_list()) <= {"email", "hris:email", "self", "native-id"}
