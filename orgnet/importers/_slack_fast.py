@@ -65,20 +65,16 @@ _NULL_TYPES: Final = (None, "NULL")
 #: Batches go to a memory file system when there is one.
 _TMP: Final = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
+#: Fields of a message read as their JSON text (minified by DuckDB): their JSON type and string
+#: value are derived in polars (:func:`_dec`), much cheaper than json_type/json_extract_string
+#: per field. Reactions, rarer, keep DuckDB's functions.
+_JSON_FIELDS: Final = ("ts", "sub", "thr", "user", "bot", "uname", "pname", "comment", "text",
+                       "par")
 _MSG_SQL: Final = """
 SELECT f, k, len(m) AS nm, [
-  {'ts_t': json_type(x.ts), 'ts': json_extract_string(x.ts, '$'),
-   'sub_t': json_type(x.subtype), 'sub': json_extract_string(x.subtype, '$'),
-   'thr_t': json_type(x.thread_ts), 'thr': json_extract_string(x.thread_ts, '$'),
-   'user_t': json_type(x."user"), 'user': json_extract_string(x."user", '$'),
-   'bot_t': json_type(x.bot_id), 'bot': json_extract_string(x.bot_id, '$'),
-   'uname_t': json_type(x.username), 'uname': json_extract_string(x.username, '$'),
-   'pname_t': json_type(x.bot_profile.name),
-   'pname': json_extract_string(x.bot_profile.name, '$'),
-   'comment_t': json_type(x.comment),
-   'text_t': json_type(x.text), 'text': json_extract_string(x.text, '$'),
-   'par_t': json_type(x.parent_user_id), 'par': json_extract_string(x.parent_user_id, '$'),
-   'blocks': CAST(x.blocks AS VARCHAR),
+  {'ts': x.ts, 'sub': x.subtype, 'thr': x.thread_ts, 'user': x."user", 'bot': x.bot_id,
+   'uname': x.username, 'pname': x.bot_profile.name, 'comment': x.comment, 'text': x.text,
+   'par': x.parent_user_id, 'blocks': CAST(x.blocks AS VARCHAR),
    'rx': [{'name_t': json_type(r.name), 'name': json_extract_string(r.name, '$'),
            'users_t': json_type(r.users), 'users': json_extract_string(r.users, '$[*]'),
            'users_ty': json_type(r.users, '$[*]')} for r in x.reactions]}
@@ -159,7 +155,9 @@ def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:
             stack.extend([group[half:], group[:half]])
     if not frames:
         return pl.DataFrame()
-    return pl.concat(frames).sort("f")
+    # In order of f already: groups are taken in order (halves first-half first) and each
+    # frame's f is checked equal to its group.
+    return pl.concat(frames)
 
 
 def _parse_group(con: Any, days: Sequence[Day], group: list[int],
@@ -205,6 +203,42 @@ def _parse_group(con: Any, days: Sequence[Day], group: list[int],
     return frame.select("f", "msgs")
 
 
+def _dec(frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """Turn JSON texts into ``<c>_t`` and ``<c>`` as ``json_type`` and ``json_extract_string``.
+
+    The type is named as DuckDB's ``json_type`` for the types the rules tell apart
+    (``VARCHAR``, ``OBJECT``, ``ARRAY``, ``BOOLEAN``, ``NULL``; any number is ``NUMBER``). The
+    value is the decoded string of a JSON string, null for JSON ``null``, else the JSON text.
+    """
+    types = []
+    for n in names:
+        head = pl.col(n).str.slice(0, 1)
+        types.append(
+            pl.when(head == '"').then(pl.lit("VARCHAR")).when(head == "{").then(pl.lit("OBJECT"))
+            .when(head == "[").then(pl.lit("ARRAY")).when(head == "n").then(pl.lit("NULL"))
+            .when(head.is_in(["t", "f"])).then(pl.lit("BOOLEAN"))
+            .when(head.is_not_null()).then(pl.lit("NUMBER")).alias(f"{n}_t"))
+    frame = frame.with_columns(types)
+    frame = frame.with_columns(
+        pl.when(pl.col(f"{n}_t") == "VARCHAR")
+        .then(pl.col(n).str.strip_prefix('"').str.strip_suffix('"'))
+        .when(pl.col(f"{n}_t") != "NULL").then(pl.col(n)).alias(n)
+        for n in names)
+    escaped = frame.select(
+        [((pl.col(f"{n}_t") == "VARCHAR") & pl.col(n).str.contains("\\", literal=True))
+         .fill_null(False).any().alias(n) for n in names]).row(0)
+    for n, any_escaped in zip(names, escaped, strict=True):
+        if not any_escaped:
+            continue
+        rows = frame.select(((pl.col(f"{n}_t") == "VARCHAR")
+                             & pl.col(n).str.contains("\\", literal=True)).fill_null(False)
+                            .arg_true()).to_series()
+        col = frame.get_column(n)
+        text = ('"' + col.gather(rows) + '"').str.json_decode(pl.String)
+        frame = frame.with_columns(col.scatter(rows, text))
+    return frame
+
+
 def plain_messages(
     files: pl.DataFrame,
     days: Sequence[Day],
@@ -246,6 +280,7 @@ def plain_messages(
          .filter(pl.col("msgs").is_not_null())
          .with_columns(pl.int_range(1, pl.len() + 1).over("f").alias("line"))
          .unnest("msgs")
+         .pipe(_dec, _JSON_FIELDS)
          .with_columns(pl.col("ts").str.split(".").list.first()
                        .cast(pl.Int64, strict=False).alias("sec")))
     ts_ok = (pl.col("ts_t") == "VARCHAR") & pl.col("ts").str.contains(_TS) & (
@@ -305,13 +340,24 @@ def plain_messages(
     bad = set(m.filter(~pl.col("ok").fill_null(False)).get_column("f").to_list())
     m = m.filter(~pl.col("f").is_in(list(bad)))
 
-    # Conversations: DM/MPIM member targets.
-    conv_rows = {}
+    # Conversations: DM/MPIM member targets, looked up once per conversation of the batch.
+    conv_index: dict[int, int] = {}
+    conv_lists: list[list[str]] = []
+    conv_known: list[bool] = []
+    conv_rows_f: list[int] = []
+    conv_rows_c: list[int] = []
     for f in m.get_column("f").unique().to_list():
-        targets = conv_targets(days[f].conv)
-        if targets is None:
+        conv = days[f].conv
+        c = conv_index.get(id(conv))
+        if c is None:
+            targets = conv_targets(conv)
+            c = conv_index[id(conv)] = len(conv_lists)
+            conv_lists.append(list(targets or ()))
+            conv_known.append(targets is not None)
+        if not conv_known[c]:
             bad.add(f)
-        conv_rows[f] = list(targets or ())
+        conv_rows_f.append(f)
+        conv_rows_c.append(c)
     m = m.filter(~pl.col("f").is_in(list(bad)))
 
     # Reactions: every entry a usable name and users all in users.json.
@@ -395,8 +441,11 @@ def plain_messages(
     else:
         reacts = pl.DataFrame(schema={"f": pl.Int64, "line": pl.Int64, "_s": pl.Int64,
                                       "reactor": pl.String, "value": pl.String})
-    dm_targets = pl.DataFrame({"f": list(conv_rows), "dm_targets": list(conv_rows.values())},
-                              schema={"f": pl.Int64, "dm_targets": pl.List(pl.String)})
+    dm_targets = pl.DataFrame({"f": conv_rows_f, "c": conv_rows_c},
+                              schema={"f": pl.Int64, "c": pl.Int64}).join(
+        pl.DataFrame({"c": range(len(conv_lists)), "dm_targets": conv_lists},
+                     schema={"c": pl.Int64, "dm_targets": pl.List(pl.String)}),
+        on="c", how="left", maintain_order="left").drop("c")
     m = m.filter(keep).join(dm_targets, on="f", how="left", maintain_order="left")
     frac = pl.col("ts").str.split(".").list.get(1, null_on_oob=True).fill_null("")
     m = m.with_columns(

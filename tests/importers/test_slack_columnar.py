@@ -295,3 +295,49 @@ def test_batch_file_is_gone_before_duckdb_reads_it(tmp_path: Path,
     files = _slack_fast.parse_days(Spy(), days)
     assert files.height == 1 and seen == [[]]
     assert list(tmp_path.iterdir()) == []
+
+
+def _escaped_days() -> dict[str, bytes | list[Any]]:
+    """Fields written with JSON escapes, nulls and odd types, where the columnar path reads them."""
+    u = "\\u0055"  # "U"
+    days: dict[str, bytes | list[Any]] = {}
+    days["eng/2024-06-01.json"] = (
+        b'[{"type":"message","user":"' + u.encode() + b'01ANA","ts":"1714600001.0000\\u0031",'
+        b'"text":"quote \\" backslash \\\\ slash \\/ nul \\u0000 <\\u0040U02BEN> '
+        b'acme\\/widgets#9 \\ud83d\\ude00 \\u00e9","thread_ts":null,"subtype":null,'
+        b'"parent_user_id":null,"bot_id":null},'
+        b'{"type":"message","user":"U02BEN","ts":"1714600002.000002","text":null,'
+        b'"subtype":"thread\\u005fbroadcast","thread_ts":"1714600001.0000\\u0031",'
+        b'"parent_user_id":"U01\\u0041NA"},'
+        b'{"type":"message","bot_id":"B0\\u0044EPLOY","username":"deploy\\\\bot\\"",'
+        b'"ts":"1714600003.000003","text":"x","subtype":"bot_message"},'
+        b'{"type":"message","bot_id":"B0PAGER","bot_profile":{"name":"pa\\u0067er\\nbot"},'
+        b'"ts":"1714600004.000004","text":"<https://github.com/acme/w\\u0069dgets/pull/4>"},'
+        b'{"type":"message","user":"U03CHLOE","ts":"1714600005.000005","text":"",'
+        b'"reactions":[{"name":"e\\u0079es","users":["U0\\u0031ANA"]}]}]')
+    # a number where a string is read: the reference path takes the file
+    days["eng/2024-06-02.json"] = [_msg(60, "U01ANA", "n", subtype=5)]
+    days["eng/2024-06-03.json"] = [_msg(61, "U01ANA", "n", thread_ts=12.5)]
+    days["eng/2024-06-04.json"] = [_msg(62, "U01ANA", "n", bot_id=True, username=1)]
+    days["eng/2024-06-05.json"] = [_msg(63, "U01ANA", "n", parent_user_id=[1],
+                                        thread_ts=f"{T0}.5")]
+    days["eng/2024-06-06.json"] = [_msg(64, "U01ANA", {"t": 1})]
+    days["eng/2024-06-07.json"] = [_msg(65, "U01ANA", "null ts", ts=None)]
+    days["eng/2024-06-08.json"] = [_msg(66, "U01ANA", "plain again <@U02BEN>")]
+    return days
+
+
+def test_escaped_and_null_fields_same_as_reference(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, _escaped_days())
+    columnar = _count_columnar(monkeypatch)
+    ref, new = _both(monkeypatch, path)
+    assert_same(ref, new)
+    # The escaped file was read column-wise, and its escapes decoded (a mention, a reference,
+    # a reply to its root, a reaction, named bots).
+    assert sum(columnar) >= 6
+    ev = new.tables["interactions"]
+    assert {"chat_reply", "mention", "reaction", "reference"} <= set(ev["kind"])
+    assert "github:acme/widgets#4" in ev["value"].to_list()
+    names = new.tables["identities"].filter(pl.col("is_bot"))["username"].to_list()
+    assert 'deploy\\bot"' in names
