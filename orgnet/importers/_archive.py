@@ -160,6 +160,17 @@ class _ListedInfos(Mapping[str, zipfile.ZipInfo]):
         i = self._index[key]
         return tuple(column[i] for column in self._cols)
 
+    def rows(self, keys: list[str]) -> list[tuple[Any, ...]]:
+        """The listed fields of several members (as :meth:`row`), in order."""
+        index = self._index
+        idx = [index[k] for k in keys]
+        return list(zip(*([column[i] for i in idx] for column in self._cols), strict=True))
+
+    def file_sizes(self, keys: list[str]) -> list[int]:
+        """The claimed sizes of several members (as :meth:`file_size`), in order."""
+        index, sizes = self._index, self._cols[4]
+        return [sizes[index[k]] for k in keys]
+
     def file_size(self, key: str) -> int:
         """The claimed size of a member without building its ``ZipInfo``."""
         size: int = self._cols[4][self._index[key]]
@@ -200,6 +211,30 @@ _SMALL_MEMBER: Final = 1 << 20
 #: Clean members up to this size are read with positional reads in one go (compressed and
 #: inflated bytes both in memory at once); larger ones stream through zipfile.
 _ONE_GO_MEMBER: Final = 64 << 20
+
+
+#: :meth:`SafeArchive.read_many` reads members with one positional read per span of the file
+#: of up to this many bytes ...
+_SPAN_BYTES: Final = 8 << 20
+#: ... when each starts at most this many bytes past the estimated end of the one before
+#: (each span's end is estimated with this many bytes of extra fields).
+_SPAN_GAP: Final = 1024
+
+
+def _span_end(row: tuple[Any, ...]) -> int:
+    """Estimated end of a member in the file: its local header with a name of up to 4 bytes a
+    character and up to :data:`_SPAN_GAP` bytes of extra fields, and its compressed bytes."""
+    end: int = row[2] + 30 + 4 * len(row[1]) + _SPAN_GAP + row[3]
+    return end
+
+
+def _pread(fd: int, n: int, off: int, span: tuple[memoryview, int, int] | None) -> Any:
+    """``os.pread(fd, n, off)``, taken from ``span`` when it covers ``[off, off + n)``."""
+    if span is not None:
+        buf, start, requested = span
+        if start <= off and off + n <= start + requested:
+            return buf[off - start:off - start + n]
+    return os.pread(fd, n, off)
 
 
 class _CountingReader(io.RawIOBase):
@@ -491,6 +526,12 @@ class SafeArchive:
     def __contains__(self, name: object) -> bool:
         return name in self._infos or name in self._files
 
+    def sizes(self, names: list[str]) -> list[int]:
+        """:meth:`size` of several members, in order."""
+        if isinstance(self._infos, _ListedInfos):
+            return self._infos.file_sizes(names)
+        return [self.size(name) for name in names]
+
     def size(self, name: str) -> int:
         """Claimed uncompressed size of a member (untrusted: only for ordering and estimates)."""
         if name in self._files:
@@ -576,6 +617,82 @@ class SafeArchive:
         with self.open(name) as fh:
             return fh.read()
 
+    def read_many(self, names: list[str]) -> list[bytes | ArchiveMemberError]:
+        """Read several members: for each, what :meth:`read` returns or the error it raises.
+
+        The same bytes, errors and budget checks as calling :meth:`read` on each name in
+        order (an :class:`~orgnet.exceptions.InputError` stops the reading and is raised), but
+        members that lie close together in the zip file are fetched with one positional read
+        per :data:`_SPAN_BYTES` instead of two per member.
+
+        Raises
+        ------
+        KeyError
+            When a name is not a readable member.
+        InputError
+            When the archive inflates past its total budget.
+        """
+        if self._closed:
+            raise ValueError("archive is closed")
+        fd = self._fd
+        if self.is_dir or fd is None:
+            return [self._read_or_error(name) for name in names]
+        if isinstance(self._infos, _ListedInfos):
+            rows = self._infos.rows(names)
+        else:
+            infos = self._infos
+            rows = [tuple(getattr(infos[n], f) for f in _LISTED_FIELDS) for n in names]
+        limit = min(self.max_member_bytes, _ONE_GO_MEMBER)
+        out: list[bytes | ArchiveMemberError] = []
+        k, n = 0, len(rows)
+        while k < n:
+            off, csize, fsize = rows[k][2:5]
+            if fsize > limit or off < 0 or _span_end(rows[k]) - off > _SPAN_BYTES:
+                # not for one span: as read() does it
+                out.append(self._read_or_error(names[k]))
+                k += 1
+                continue
+            # A span: the members after this one in increasing file order, each starting
+            # close to the estimated end of the one before, up to _SPAN_BYTES in all.
+            start, stop = off, _span_end(rows[k])
+            j = k + 1
+            while j < n:
+                off, csize, fsize = rows[j][2:5]
+                end = _span_end(rows[j])
+                if (fsize > limit or off <= rows[j - 1][2] or off > stop + _SPAN_GAP
+                        or end - start > _SPAN_BYTES):
+                    break
+                stop = max(stop, end)
+                j += 1
+            want = stop - start
+            try:
+                span: tuple[memoryview, int, int] | None = (
+                    memoryview(os.pread(fd, want, start)), start, want)
+            except OSError:
+                span = None
+            for i in range(k, j):
+                _f, orig, off, csize, fsize, crc, ctype, flags, _t = rows[i]
+                data = (self._read_clean(off, orig, csize, fsize, crc, ctype, flags, span=span)
+                        if span is not None else None)
+                if data is None:  # read() decides, with its fallbacks and errors
+                    out.append(self._read_or_error(names[i]))
+                    continue
+                try:
+                    self._account(names[i], len(data), len(data))
+                except ArchiveMemberError as exc:
+                    out.append(exc)
+                    continue
+                out.append(data)
+            span = None
+            k = j
+        return out
+
+    def _read_or_error(self, name: str) -> bytes | ArchiveMemberError:
+        try:
+            return self.read(name)
+        except ArchiveMemberError as exc:
+            return exc
+
     def _read_clean_member(self, info: zipfile.ZipInfo) -> bytes | None:
         """A stored or deflated member read with two positional reads, else ``None``.
 
@@ -591,15 +708,21 @@ class SafeArchive:
                                 info.file_size, info.CRC, info.compress_type, info.flag_bits)
 
     def _read_clean(self, off: int, orig_filename: str, compress_size: int, file_size: int,
-                    crc: int, compress_type: int, flag_bits: int) -> bytes | None:
-        """:meth:`_read_clean_member` on the directory's fields (no ``ZipInfo`` needed)."""
+                    crc: int, compress_type: int, flag_bits: int,
+                    span: tuple[memoryview, int, int] | None = None) -> bytes | None:
+        """:meth:`_read_clean_member` on the directory's fields (no ``ZipInfo`` needed).
+
+        ``span``: ``(bytes, start, requested)`` of one positional read of the file already
+        made (shorter than requested only at the end of the file); the member's bytes inside
+        the requested range are taken from it, exactly as a positional read gives them.
+        """
         fd = self._fd
         if fd is None or flag_bits & 0x61 or compress_type not in (0, 8):
             return None
         if off < 0:  # a lying end-of-directory record; zipfile's seek refuses it
             return None
         try:
-            header = os.pread(fd, 30, off)
+            header = _pread(fd, 30, off, span)
             if len(header) != 30:
                 return None
             sig, _v, flags, _m, _t, _d, _c, _cs, _us, n_name, n_extra = _LOCAL_HEADER.unpack(
@@ -607,13 +730,13 @@ class SafeArchive:
             if sig != b"PK\x03\x04":
                 return None
             size = n_name + n_extra + compress_size
-            body = os.pread(fd, size, off + 30)
+            body = _pread(fd, size, off + 30, span)
         except OSError:
             return None
         if len(body) != size:
             return None
         try:
-            local_name = body[:n_name].decode("utf-8" if flags & 0x800 else "cp437")
+            local_name = bytes(body[:n_name]).decode("utf-8" if flags & 0x800 else "cp437")
         except UnicodeDecodeError:
             return None
         if local_name != orig_filename:

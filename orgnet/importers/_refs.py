@@ -228,10 +228,13 @@ def extract_references(text: str | None) -> list[Reference]:
         return []
     text = _clip(text)
     found: list[Reference] = []
-    for m in _URL.finditer(text):
-        found.extend(_from_url(m.group(0)))
-    rest = _URL.sub(" ", text)
-    for raw in rest.split():
+    rest = text
+    if "://" in text:  # every URL match has one
+        for m in _URL.finditer(text):
+            found.extend(_from_url(m.group(0)))
+        rest = _URL.sub(" ", text)
+    # Stripping never adds a "/": only the words with one can be references.
+    for raw in [w for w in rest.split() if "/" in w]:
         if len(raw) > _MAX_TOKEN:
             continue
         token = raw.strip(_STRIP).rstrip(".:")

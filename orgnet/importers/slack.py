@@ -25,7 +25,9 @@ Text is read for mentions and references only, then dropped.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import re
 import zipfile
 from collections import Counter
@@ -261,7 +263,8 @@ def _shard_folders(
     folders = sorted(days)
     if n_shards == 1:
         return folders
-    sizes = [sum(archive.size(m) for m in days[f]) + 1 for f in folders]
+    claimed = iter(archive.sizes([m for f in folders for m in days[f]]))
+    sizes = [sum(itertools.islice(claimed, len(days[f]))) + 1 for f in folders]
     total = sum(sizes)
     out, acc = [], 0
     for folder, size in zip(folders, sizes, strict=True):
@@ -411,19 +414,17 @@ def _import_days_columnar(
             )
         return targets[conv.channel_id]
 
+    # A batch: the next files up to and including the one whose claimed size reaches
+    # BATCH_BYTES (prefix sums of the claimed sizes: cum[j] - cum[i] is jobs[i:j]'s).
+    cum = [0, *itertools.accumulate(archive.sizes([member for _conv, member in jobs]))]
     i = 0
     while i < len(jobs):
-        days: list[fast.Day] = []
-        size = 0
-        while i < len(jobs) and (not days or size < fast.BATCH_BYTES):
-            conv, member = jobs[i]
-            i += 1
-            size += archive.size(member)
-            try:
-                raw: bytes | Exception = archive.read(member)
-            except ArchiveMemberError as exc:
-                raw = exc
-            days.append(fast.Day(conv, member, raw))
+        end = min(bisect.bisect_left(cum, cum[i] + fast.BATCH_BYTES, lo=i + 1), len(jobs))
+        batch = jobs[i:end]
+        i = end
+        raws = archive.read_many([member for _conv, member in batch])
+        days = [fast.Day(conv, member, raw)
+                for (conv, member), raw in zip(batch, raws, strict=True)]
         files = fast.parse_days(con, days)
         plain = fast.plain_messages(
             files, days, users=users, bot_users=bot_users,

@@ -174,9 +174,11 @@ def test_arbitrary_bytes_only_input_error(tmp_path_factory: pytest.TempPathFacto
         pass
 
 
-def _outcomes(path: Path, *, fast: bool, listed: bool = False) -> tuple[object, list[object]]:
+def _outcomes(path: Path, *, fast: bool, listed: bool = False,
+              many: bool = False) -> tuple[object, list[object]]:
     """What SafeArchive.read gives for every member (bytes or the error), fast path on or off,
-    with the directory read here or taken from another SafeArchive's listing."""
+    with the directory read here or taken from another SafeArchive's listing; with ``many``,
+    what SafeArchive.read_many gives for all members at once (up to an InputError)."""
     try:
         if listed:
             with SafeArchive(path) as first:
@@ -191,6 +193,13 @@ def _outcomes(path: Path, *, fast: bool, listed: bool = False) -> tuple[object, 
     with ar:
         if not fast:
             ar._fd = None  # every member through zipfile
+        if many:
+            try:
+                got = ar.read_many(ar.members())
+            except InputError as exc:
+                return None, [*out, f"InputError: {exc}"]
+            out.extend(x if isinstance(x, bytes) else f"{type(x).__name__}: {x}" for x in got)
+            return None, out
         for name in ar.members():
             try:
                 out.append(ar.read(name))
@@ -218,6 +227,8 @@ def test_fast_member_reads_are_used_and_equal_zipfile(tmp_path: Path) -> None:
     assert _outcomes(p, fast=True) == _outcomes(p, fast=False)
     assert _outcomes(p, fast=True, listed=True) == _outcomes(p, fast=False)
     assert _outcomes(p, fast=False, listed=True) == _outcomes(p, fast=False)
+    for listed in (False, True):
+        assert _outcomes(p, fast=True, listed=listed, many=True) == _outcomes(p, fast=False)
     with SafeArchive(p) as ar:
         fast = {n for n in ar.members() if ar._read_clean_member(ar._infos[n]) is not None}
     # Stored and deflated members are read from the mapped file; bzip2 and LZMA by zipfile.
@@ -241,6 +252,17 @@ def test_fast_member_reads_match_zipfile_on_damaged_archives(
     reference = _outcomes(p, fast=False)
     assert _outcomes(p, fast=True) == reference
     assert _outcomes(p, fast=True, listed=True) == reference
+    assert _outcomes(p, fast=True, many=True) == _upto_input_error(reference)
+    assert _outcomes(p, fast=True, listed=True, many=True) == _upto_input_error(reference)
+
+
+def _upto_input_error(outcome: tuple[object, list[object]]) -> tuple[object, list[object]]:
+    """read_many stops at the first InputError (reading member by member goes on)."""
+    error, out = outcome
+    for i, x in enumerate(out):
+        if isinstance(x, str) and x.startswith("InputError"):
+            return error, out[:i + 1]
+    return outcome
 
 
 def test_empty_member_name_is_a_member_problem(tmp_path: Path) -> None:
@@ -310,3 +332,45 @@ def test_listing_spares_the_directory_and_is_ignored_for_another_file(
     (tmp_path / "d").mkdir()
     with SafeArchive(tmp_path / "d") as d, pytest.raises(ValueError):
         d.listing()
+
+
+def test_read_many_spans_equal_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Members in and out of file order, far apart, at the end of the file, with long extra
+    fields, in spans of any size: read_many gives what read gives, with one read per span."""
+    import orgnet.importers._archive as archive_module
+
+    p = tmp_path / "s.zip"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(40):
+            info = zipfile.ZipInfo(f"c{i % 3}/2024-05-{i:02d}.json")
+            info.compress_type = zipfile.ZIP_STORED if i % 7 == 0 else zipfile.ZIP_DEFLATED
+            if i % 11 == 0:  # a local extra field longer than the span's allowance
+                info.extra = b"\xfe\xca" + (3000).to_bytes(2, "little") + os.urandom(3000)
+            zf.writestr(info, os.urandom(i * 97) if i % 5 == 0 else b"[1]" * (i * 50))
+        zf.writestr("big.json", b"[" + b"2," * 300_000 + b"3]")
+    with SafeArchive(p) as ar:
+        names = ar.members()
+        expected = [ar.read(n) for n in names]
+        orders = [names, names[::-1], sorted(names, key=lambda n: n[-7:]), names[5:9] * 2]
+    preads: list[int] = []
+    real = os.pread
+
+    def counting(fd: int, n: int, off: int) -> bytes:
+        preads.append(n)
+        return real(fd, n, off)
+
+    monkeypatch.setattr(archive_module.os, "pread", counting)
+    for span in (1, 200, 5000, 8 << 20):
+        monkeypatch.setattr(archive_module, "_SPAN_BYTES", span)
+        for listed in (False, True):
+            if listed:
+                with SafeArchive(p) as first:
+                    listing = first.listing()
+            for order in orders:
+                with SafeArchive(p, listing=listing if listed else None) as ar:
+                    preads.clear()
+                    got = ar.read_many(order)
+                    assert got == [expected[names.index(n)] for n in order]
+                    assert ar.bytes_read == sum(len(x) for x in got if isinstance(x, bytes))
+                    if span == 8 << 20 and order is names:
+                        assert len(preads) < len(order)  # spans were read in one go
