@@ -390,14 +390,18 @@ def plain_messages(
         ru = pl.DataFrame()
 
     # Mentions and references: the reference functions, on the texts that can hold any.
+    # Without blocks and "<@" in the text nobody is mentioned (``mentions`` reads no blocks
+    # and finds no "<@"): the call is spared.
+    at = pl.col("text").str.contains("<@", literal=True).fill_null(False)
+    slash = pl.col("text").str.contains("/", literal=True).fill_null(False)
     need = m.filter(~pl.col("notice") & ~pl.col("f").is_in(list(bad)) & (
         pl.col("blocks").str.contains('"user"', literal=True).fill_null(False)
-        | pl.col("text").str.contains("<@", literal=True).fill_null(False)
-        | pl.col("text").str.contains("/", literal=True).fill_null(False)
+        | at | slash
         | ~(pl.col("blocks").is_null() | pl.col("blocks").is_in(
             ["null", "[]", "{}", "false", '""', "0"]) | pl.col("blocks").str.starts_with("[")
             | pl.col("blocks").str.starts_with("{"))
-    )).select("f", "line", "blocks", "text")
+    )).select("f", "line", "blocks", "text", (pl.col("blocks").is_not_null() | at).alias("m"),
+              slash.alias("r"))
     mf: list[int] = []
     ml: list[int] = []
     ms: list[int] = []
@@ -407,17 +411,18 @@ def plain_messages(
     rs: list[int] = []
     ra: list[str | None] = []
     rv: list[str] = []
-    for f, line, blocks, text in need.iter_rows():
-        found = mentions(blocks, text)
-        if found is None or any(u not in users for u in found):
-            bad.add(f)
-            continue
-        for j, u in enumerate(found):
-            mf.append(f)
-            ml.append(line)
-            ms.append(j)
-            mt.append(users[u])
-        if text and "/" in text:
+    for f, line, blocks, text, call_mentions, call_references in need.iter_rows():
+        if call_mentions:
+            found = mentions(blocks, text)
+            if found is None or any(u not in users for u in found):
+                bad.add(f)
+                continue
+            for j, u in enumerate(found):
+                mf.append(f)
+                ml.append(line)
+                ms.append(j)
+                mt.append(users[u])
+        if call_references:
             for j, (artifact, value) in enumerate(references(text)):
                 rf.append(f)
                 rl.append(line)
@@ -453,7 +458,18 @@ def plain_messages(
     ).with_columns(
         pl.from_epoch(pl.col("sec") * 1_000_000 + pl.col("frac9") // 1000, time_unit="us")
         .dt.replace_time_zone("UTC").alias("when"),
-    ).sort("f", "sec", "frac9", "line", maintain_order=True)
+    )
+    # Import order: by file, then ts (stable). Files are nearly always in ts order already
+    # (and "line" rises within a file), so the sort is skipped when it would change nothing.
+    in_order = m.select(
+        ((pl.col("f") > pl.col("f").shift()) | (
+            (pl.col("f") == pl.col("f").shift()) & (
+                (pl.col("sec") > pl.col("sec").shift()) | (
+                    (pl.col("sec") == pl.col("sec").shift())
+                    & (pl.col("frac9") >= pl.col("frac9").shift())))))
+        .slice(1).fill_null(False).all()).item()
+    if not in_order:
+        m = m.sort("f", "sec", "frac9", "line", maintain_order=True)
     plain = {f for f in files.get_column("f").to_list() if f not in bad}
     return Plain(m.drop("rx", "blocks", "text"), plain, ments.filter(keep), refs.filter(keep),
                  reacts)

@@ -324,6 +324,9 @@ def _escaped_days() -> dict[str, bytes | list[Any]]:
     days["eng/2024-06-06.json"] = [_msg(64, "U01ANA", {"t": 1})]
     days["eng/2024-06-07.json"] = [_msg(65, "U01ANA", "null ts", ts=None)]
     days["eng/2024-06-08.json"] = [_msg(66, "U01ANA", "plain again <@U02BEN>")]
+    # blocks with a repeated key (read for mentions: rejected) beside a text with a "/" only
+    days["eng/2024-06-09.json"] = (b'[{"type":"message","user":"U01ANA","ts":"1714600067.1",'
+                                   b'"text":"see src/app.py","blocks":[{"type":"x","type":"y"}]}]')
     return days
 
 
