@@ -427,7 +427,7 @@ def _import_days_columnar(
                 for (conv, member), raw in zip(batch, raws, strict=True)]
         files = fast.parse_days(con, days)
         plain = fast.plain_messages(
-            files, days, users=users, bot_users=bot_users,
+            files, days, con=con, users=users, bot_users=bot_users,
             bot_identity=lambda x: identity_id_for(SOURCE, x), plain_subtypes=_PLAIN_SUBTYPES,
             notice_subtypes=NOTICE_SUBTYPES, conv_targets=conv_targets,
             mentions=_fast_mentions, references=_fast_references, clean_emoji=clean,

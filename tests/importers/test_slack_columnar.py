@@ -327,6 +327,17 @@ def _escaped_days() -> dict[str, bytes | list[Any]]:
     # blocks with a repeated key (read for mentions: rejected) beside a text with a "/" only
     days["eng/2024-06-09.json"] = (b'[{"type":"message","user":"U01ANA","ts":"1714600067.1",'
                                    b'"text":"see src/app.py","blocks":[{"type":"x","type":"y"}]}]')
+    # reactions: users of every JSON type, no users, users not a list, a null entry
+    days["eng/2024-06-10.json"] = [_msg(70, "U01ANA", "r", reactions=[
+        {"name": "tada", "users": [1, None, "U02BEN", {"a": 1}, ["U03CHLOE"], True, "U02BEN"]},
+        {"name": "eyes"}])]
+    days["eng/2024-06-11.json"] = [_msg(71, "U01ANA", "r", reactions=[
+        {"name": "tada", "users": "U02BEN"}])]
+    days["eng/2024-06-12.json"] = [_msg(72, "U01ANA", "r", reactions=[None])]
+    days["eng/2024-06-13.json"] = [_msg(73, "U01ANA", "r", reactions=[
+        {"name": "ok", "users": {"0": "U02BEN"}}])]
+    days["eng/2024-06-14.json"] = [_msg(74, "U01ANA", "r", reactions=[
+        {"name": "ok", "users": ["U\u0030\u0032BEN", "U04DEV"]}])]
     return days
 
 
