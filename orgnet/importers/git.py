@@ -100,6 +100,8 @@ _FORGE_EMAILS: Final = frozenset({"noreply@github.com"})
 _GENERIC_STEMS: Final = frozenset({"commits", "commit", "git", "gitlog", "log", "history", "export"})
 _C_ESCAPES: Final = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
 SKIP_WINDOW: Final = "outside --since/--until"
+#: Read plain commits column-wise (:mod:`orgnet.importers._git_fast`); ``False``: record by record.
+_FAST = True
 
 
 # -- the git command ---------------------------------------------------------------------------
@@ -439,6 +441,15 @@ def _default_container(path: Path, is_repo: bool) -> str:
     return base
 
 
+def git_identity(name: str, email: str) -> tuple[Identity, str | None]:
+    """The identity of a git person (already mailmapped) and its cleaned display name."""
+    mail = email.strip().lower()
+    display = clean(name)
+    native = mail or "name:" + (display or "").lower()
+    bot = mail in _FORGE_EMAILS or is_bot_handle(name, mail)
+    return Identity("git", native, email=mail or None, name=display, is_bot=bot), display
+
+
 # -- the parser --------------------------------------------------------------------------------
 
 class _Parser:
@@ -471,21 +482,21 @@ class _Parser:
         self.reviews = 0
 
     # identities -------------------------------------------------------------------------
+    def register(self, name: str, email: str) -> tuple[str, str | None]:
+        """First sight of a git person (already mailmapped): register it; its name is not counted."""
+        ident, display = git_identity(name, email)
+        iid = self.b.identity(ident)
+        hit = self._people[(name, email)] = (iid, display)
+        if iid not in self._names:
+            self._idents[iid] = ident
+            self._names[iid] = Counter()
+        return hit
+
     def person(self, name: str, email: str) -> str:
         """Identity id of a git person (already mailmapped), cached by (name, email)."""
-        key = (name, email)
-        hit = self._people.get(key)
+        hit = self._people.get((name, email))
         if hit is None:
-            mail = email.strip().lower()
-            display = clean(name)
-            native = mail or "name:" + (display or "").lower()
-            bot = mail in _FORGE_EMAILS or is_bot_handle(name, mail)
-            ident = Identity("git", native, email=mail or None, name=display, is_bot=bot)
-            iid = self.b.identity(ident)
-            hit = self._people[key] = (iid, display)
-            if iid not in self._names:
-                self._idents[iid] = ident
-                self._names[iid] = Counter()
+            hit = self.register(name, email)
         iid, display = hit
         if display is not None:
             self._names[iid][display] += 1
@@ -680,6 +691,19 @@ class _Parser:
             closed.astimezone(dt.UTC).replace(tzinfo=None), None, "committed", n_files, added,
             deleted))
 
+    def trailer_identity(self, value: str) -> tuple[bool, str | None, str, str]:
+        """``(usable, problem, name, email)`` of a stripped trailer value (mailmapped), cached."""
+        cache = self._trailer_cache
+        hit = cache.get(value)
+        if hit is None:
+            parsed = parse_trailer_value(value)
+            usable = bool(parsed.email or clean(parsed.name))
+            name, email = self.mapped(parsed.name, parsed.email) if usable else ("", "")
+            if len(cache) > 500_000:
+                cache.clear()
+            hit = cache[value] = (usable, parsed.problem, name, email)
+        return hit
+
     def trailers(
         self,
         block: str,
@@ -705,12 +729,7 @@ class _Parser:
             value = value.strip()
             hit = cache.get(value)
             if hit is None:
-                parsed = parse_trailer_value(value)
-                usable = bool(parsed.email or clean(parsed.name))
-                name, email = self.mapped(parsed.name, parsed.email) if usable else ("", "")
-                if len(cache) > 500_000:
-                    cache.clear()
-                hit = cache[value] = (usable, parsed.problem, name, email)
+                hit = self.trailer_identity(value)
             usable, problem, name, email = hit
             if not usable:
                 # No excerpt of the value: it is commit-message text, not an identity.
@@ -896,12 +915,17 @@ def import_git(
     seen_content = False
     try:
         with stream as fh:
-            for line, is_record, data in _segments(fh):
-                if is_record:
-                    parser.record(line, data)
-                elif data.strip():
-                    seen_content = True
-                    parser.garbage(line, data, "text before the first commit")
+            if _FAST:
+                from orgnet.importers import _git_fast
+
+                seen_content = _git_fast.read_log(parser, fh)
+            else:
+                for line, is_record, data in _segments(fh):
+                    if is_record:
+                        parser.record(line, data)
+                    elif data.strip():
+                        seen_content = True
+                        parser.garbage(line, data, "text before the first commit")
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"cannot read: {exc}", file=str(p)) from exc
     parser.settle_names()
