@@ -557,11 +557,21 @@ def _emit_block(parser: _Parser, blk: _Block, line_base: int, cons: list[Any]) -
         recs = pl.DataFrame({"p": pl.Series(plain_p[lo:hi], dtype=pl.Int64),
                              "_rec": pl.Series(range(first, first + hi - lo), dtype=pl.Int64)})
         p_lo, p_hi = plain_p[lo], plain_p[hi - 1]
+        parts: dict[str, pl.DataFrame] = {}
         for table, rows in tables.items():
             ps = rows.get_column("p")
             a = ps.search_sorted(p_lo, side="left")
             z = ps.search_sorted(p_hi, side="right")
-            part = rows.slice(a, z - a)
+            parts[table] = rows.slice(a, z - a)
+        # Tables in the order the reference path creates them: a commit adds its events, then
+        # its touches, then its artifact, so touches come first when the run's first commit
+        # has some.
+        order = ["interactions", "artifacts", "touches"]
+        arts, touches = parts["artifacts"], parts["touches"]
+        if touches.height and arts.height and touches.item(0, "p") == arts.item(0, "p"):
+            order = ["interactions", "touches", "artifacts"]
+        for table in order:
+            part = parts[table]
             if part.height:
                 b.add_frame(table, part.join(recs, on="p", how="inner",
                                              maintain_order="left").drop("p"))

@@ -65,7 +65,7 @@ def both(monkeypatch: pytest.MonkeyPatch, path: Path, *, duckdb_min: int = 0,
 
 
 def assert_same(ref: ImportResult, new: ImportResult) -> None:
-    assert sorted(new.tables) == sorted(ref.tables)
+    assert list(new.tables) == list(ref.tables)  # the same tables, created in the same order
     for name, frame in ref.tables.items():
         assert_frame_equal(new.tables[name], frame, check_exact=True), name
     assert_frame_equal(new.rejects, ref.rejects, check_exact=True)
@@ -286,6 +286,17 @@ def test_name_ties_settle_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert taken == 2
     names = dict(ref.tables["identities"].select("email", "name").iter_rows())
     assert names["x@example.com"] == "Alpha Person"
+    assert_same(ref, new)
+
+
+@pytest.mark.parametrize("first_files", [(), ("1\t1\ta.c",)])
+def test_tables_in_the_reference_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       first_files: tuple[str, ...]) -> None:
+    parts: list[str | bytes] = [rec(sha_of(1), numstat=first_files),
+                                rec(sha_of(2), numstat=("2\t2\tb.c",))]
+    path = write(tmp_path / "o.gitlog", parts)
+    ref, new, taken = both(monkeypatch, path)
+    assert taken == 2
     assert_same(ref, new)
 
 
