@@ -476,9 +476,13 @@ def _emit_run(
     )
     if b.begin_many(statuses, skipped) != first:
         raise RuntimeError("record numbering out of step")
-    # The identities the reference path registers per message, in message order.
-    for native, uname, pname in (msgs.filter(~pl.col("notice") & pl.col("id_native").is_not_null())
-                                 .select("id_native", "id_uname", "id_pname").iter_rows()):
+    # The identities the reference path registers per message, in message order (a repeat of
+    # the one just registered changes nothing and is left out).
+    cols = ("id_native", "id_uname", "id_pname")
+    ids = msgs.filter(~pl.col("notice") & pl.col("id_native").is_not_null()).select(cols)
+    ids = ids.filter((pl.int_range(pl.len()) == 0)
+                     | pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in cols))
+    for native, uname, pname in ids.iter_rows():
         b.identity(Identity(SOURCE, native, username=_str(uname) or _str(pname), is_bot=True))
     b.add_frame("interactions", events)
     state.roots.update(new_roots)

@@ -338,6 +338,13 @@ def _escaped_days() -> dict[str, bytes | list[Any]]:
         {"name": "ok", "users": {"0": "U02BEN"}}])]
     days["eng/2024-06-14.json"] = [_msg(74, "U01ANA", "r", reactions=[
         {"name": "ok", "users": ["U\u0030\u0032BEN", "U04DEV"]}])]
+    # one bot renamed back and forth: the latest name wins, in message order
+    days["eng/2024-06-15.json"] = [
+        _msg(80 + i, None, "b", bot_id="B0REN", **({"username": n} if n else {}))
+        for i, n in enumerate(["a", "a", "b", None, "a", "a", None])]
+    days["eng/2024-06-16.json"] = [_msg(90, None, "c", bot_id="B0REN", username="b"),
+                                   _msg(91, None, "c", bot_id="B0REN2", username="b"),
+                                   _msg(92, None, "c", bot_id="B0REN", username="a")]
     return days
 
 
@@ -355,3 +362,6 @@ def test_escaped_and_null_fields_same_as_reference(tmp_path: Path,
     assert "github:acme/widgets#4" in ev["value"].to_list()
     names = new.tables["identities"].filter(pl.col("is_bot"))["username"].to_list()
     assert 'deploy\\bot"' in names
+    renamed = new.tables["identities"].filter(pl.col("native_id") == "B0REN")["username"]
+    assert renamed.to_list() == ["a"]
+
