@@ -123,8 +123,22 @@ def _change(source: str, repo: str, number: str) -> Reference:
     return Reference("change", value, artifact_id=value, container=repo)
 
 
+#: The commonest reference, a GitHub pull request URL, recognised at once: what
+#: :func:`_from_url_general` makes of it (no "+", no "-" segment, nothing to unquote).
+_GITHUB_PULL: Final = re.compile(
+    r"https?://github\.com/([A-Za-z0-9_.][A-Za-z0-9_.-]*)/([A-Za-z0-9_.][A-Za-z0-9_.-]*)"
+    r"/pulls?/([0-9]+)")
+
+
 def _from_url(url: str) -> list[Reference]:
     url = url.rstrip(_TRAILING)
+    m = _GITHUB_PULL.fullmatch(url)
+    if m:
+        return [_change("github", f"{m.group(1)}/{m.group(2)}", m.group(3))]
+    return _from_url_general(url)
+
+
+def _from_url_general(url: str) -> list[Reference]:
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -98,3 +98,29 @@ def test_never_raises(text: str) -> None:
         assert ref.value and ":" in ref.value
     at_mentions(text)
     slack_mentions(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(
+    ["https://", "http://", "HTTPS://", "github.com", "GitHub.com", "gitlab.com", "/", "acme",
+     "widgets", "-", ".", "..", "c", "+", "pull", "pulls", "issues", "12", "0", "٣", "%2F",
+     "#", "?", ":443", "x.git", "_", ".", ",", "!", "\n", "@"]), max_size=14).map("".join))
+def test_github_pull_fast_path_equals_the_general_parser(tail: str) -> None:
+    from orgnet.importers._refs import _TRAILING, _from_url, _from_url_general
+
+    for url in (tail, "https://github.com/" + tail, "https://github.com/a/b/pull/" + tail):
+        assert _from_url(url) == _from_url_general(url.rstrip(_TRAILING))
+
+
+def test_github_pull_fast_path_cases() -> None:
+    from orgnet.importers._refs import _GITHUB_PULL, _from_url, _from_url_general
+
+    for url in ["https://github.com/acme/widgets/pull/0412", "http://github.com/a/b/pulls/7",
+                "https://github.com/../r/pull/1", "https://github.com/c/+/pull/3",
+                "https://github.com/-/x/pull/3", "https://github.com/a/-/pull/3",
+                "https://github.com//a/b/pull/3", "https://github.com/a/b/pull/3#x",
+                "https://github.com/a%2Fb/c/pull/3", "https://github.com/a/b/pull/3/files"]:
+        assert _from_url(url) == _from_url_general(url), url
+    assert _GITHUB_PULL.fullmatch("https://github.com/acme/widgets/pull/0412")
+    assert [r.value for r in _from_url("https://github.com/acme/widgets/pull/0412.")] == [
+        "github:acme/widgets#412"]
