@@ -133,16 +133,16 @@ class _ListedInfos(Mapping[str, zipfile.ZipInfo]):
     def __init__(self, table: pl.DataFrame) -> None:
         self._keys: list[str] = table["key"].to_list()
         self._index = {k: i for i, k in enumerate(self._keys)}
-        self._cols = [table[f].to_list() for f in _LISTED_FIELDS]
+        # The fields stay in the frame: a process reads its shard's members only.
+        self._fields = table.select(_LISTED_FIELDS)
         self._built: dict[str, zipfile.ZipInfo] = {}
 
     def __getitem__(self, key: str) -> zipfile.ZipInfo:
         info = self._built.get(key)
         if info is None:
-            i = self._index[key]
             info = zipfile.ZipInfo()
-            for field_name, column in zip(_LISTED_FIELDS, self._cols, strict=True):
-                setattr(info, field_name, column[i])
+            for field_name, value in zip(_LISTED_FIELDS, self.row(key), strict=True):
+                setattr(info, field_name, value)
             self._built[key] = info
         return info
 
@@ -157,23 +157,24 @@ class _ListedInfos(Mapping[str, zipfile.ZipInfo]):
 
     def row(self, key: str) -> tuple[Any, ...]:
         """The listed fields of a member, in :data:`_LISTED_FIELDS` order."""
-        i = self._index[key]
-        return tuple(column[i] for column in self._cols)
+        return self._fields.row(self._index[key])
 
     def rows(self, keys: list[str]) -> list[tuple[Any, ...]]:
         """The listed fields of several members (as :meth:`row`), in order."""
         index = self._index
-        idx = [index[k] for k in keys]
-        return list(zip(*([column[i] for i in idx] for column in self._cols), strict=True))
+        picked = self._fields[[index[k] for k in keys]]
+        return list(zip(*(picked.get_column(f).to_list() for f in _LISTED_FIELDS), strict=True))
 
     def file_sizes(self, keys: list[str]) -> list[int]:
         """The claimed sizes of several members (as :meth:`file_size`), in order."""
-        index, sizes = self._index, self._cols[4]
-        return [sizes[index[k]] for k in keys]
+        index = self._index
+        sizes: list[int] = self._fields.get_column("file_size").gather(
+            [index[k] for k in keys]).to_list()
+        return sizes
 
     def file_size(self, key: str) -> int:
         """The claimed size of a member without building its ``ZipInfo``."""
-        size: int = self._cols[4][self._index[key]]
+        size: int = self._fields.get_column("file_size")[self._index[key]]
         return size
 
 
