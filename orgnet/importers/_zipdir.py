@@ -378,12 +378,12 @@ def validate(table: pl.DataFrame, *, max_members: int,
     if len(other):
         fold = fold.scatter(other, pl.Series([_fold(s) for s in cands["filename"].gather(
             other).to_list()], dtype=pl.String))
-    cands = cands.with_columns(_fold=fold).with_columns(
-        _first=pl.col("filename").first().over("_fold"),
-        _firstrow=pl.col("_row").first().over("_fold"),
-    )
-    colliding = cands.filter(pl.col("_row") != pl.col("_firstrow"))
-    if colliding.height:
+    first = fold.is_first_distinct()
+    if not first.all():
+        cands = cands.with_columns(_fold=fold)
+        firsts = cands.filter(first).select("_fold", _first=pl.col("filename"))
+        colliding = cands.filter(~first).join(firsts, on="_fold", how="left",
+                                              maintain_order="left")
         messages = [f"member name collides with {other_name!r} (same after NFC/case folding)"
                     for other_name in colliding["_first"].to_list()]
         rows = rows.update(

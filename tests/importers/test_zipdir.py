@@ -133,6 +133,8 @@ _entry = st.fixed_dictionaries({
     # None: laid out one after the other (400 bytes each), else where it says
     "offset": _rarely(st.none(), st.one_of(st.integers(0, 2000), st.just(0xFFFF_FFFF))),
     "version": _rarely(st.sampled_from([10, 20, 45]), st.sampled_from([63, 64, 255])),
+    # a comment length past the entry: zipfile reads the last entry short, the others garbled
+    "comment_overrun": _rarely(st.just(0), st.integers(1, 30)),
 })
 
 
@@ -140,17 +142,17 @@ def _central(e: dict[str, Any]) -> bytes:
     return struct.pack(
         "<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, e["version"], 0, e["flags"], e["method"],
         e["time"], 0x5021, e["crc"], e["csize"], e["usize"], len(e["name"]), len(e["extra"]),
-        len(e["comment"]), 0, 0, e["eattr"], e["offset"],
+        len(e["comment"]) + e.get("comment_overrun", 0), 0, 0, e["eattr"], e["offset"],
     ) + e["name"] + e["extra"] + e["comment"]
 
 
 def _craft(entries: list[dict[str, Any]], *, body: int = 4000, prefix: bytes = b"",
            comment: bytes = b"", zip64: bool = False, count_delta: int = 0,
-           disk: int = 0, offset_delta: int = 0) -> bytes:
+           disk: int = 0, offset_delta: int = 0, gap: bytes = b"") -> bytes:
     cd = b"".join(_central({**e, "offset": 400 * i if e["offset"] is None else e["offset"]})
                   for i, e in enumerate(entries))
     n = len(entries) + count_delta
-    out = b"\x00" * body + cd
+    out = b"\x00" * body + cd + gap
     if zip64:
         rec64_pos = len(out)
         out += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, disk, 0, n, n, len(cd),
@@ -175,6 +177,7 @@ def _crafted(draw: st.DrawFn) -> bytes:
         count_delta=draw(st.sampled_from([0, 0, 0, 1])),
         disk=draw(_rarely(st.just(0), st.just(1))),
         offset_delta=draw(_rarely(st.just(0), st.sampled_from([-1, 3]))),
+        gap=draw(_rarely(st.just(b""), st.sampled_from([b"\x00", b"PK\x01\x02" + b"\x00" * 42]))),
     )
     mutation = draw(st.sampled_from(["none"] * 5 + ["cut", "flip"]))
     if mutation == "cut" and data:
@@ -249,6 +252,10 @@ def test_overlapping_entries(tmp_path: Path, offsets: list[int], message: str | 
         {"extra": struct.pack("<HH", 0xCAFE, 9)},  # corrupt extra: zipfile raises
         {"version": 64},  # zipfile: NotImplementedError
         {"name": b"\xff.json", "flags": 0x800},  # not UTF-8: zipfile raises
+        {"csize": 0xFFFF_FFFF},  # zip64 markers without the extra: declined all the same
+        {"usize": 0xFFFF_FFFF},
+        {"offset": 0xFFFF_FFFF},
+        {"comment_overrun": 3},  # zipfile reads the comment short
     ],
 )
 def test_declined_entries(tmp_path: Path, entry: dict[str, Any]) -> None:
@@ -264,6 +271,8 @@ def test_declined_archives(tmp_path: Path) -> None:
         "prefix": _craft(entries, prefix=b"junk"),
         "offset": _craft(entries, offset_delta=1),
         "disk": _craft(entries, disk=1),
+        "gap": _craft(entries, gap=b"\x00" * 7),  # zipfile: concat 7, reads at the wrong place
+        "gap before a directory": _craft(entries, gap=_central(_plain(b"b.json"))),
         "zip64 disk": _craft(entries, zip64=True, disk=1),
         "empty file": b"",
         "not a zip": b"hello world, this is not a zip file at all",
