@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
 import struct
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -398,3 +400,19 @@ def test_benchmark_slack_export() -> None:
                                   max_name_length=ar.max_name_length)
     assert readable.equals(want.table)
     assert tuple(problems) == want.problems
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP zip not installed")
+def test_info_zip_archive(tmp_path: Path) -> None:
+    """Info-ZIP writes extra fields (UT, ux) and a symlink entry with -y."""
+    root = tmp_path / "export"
+    (root / "général").mkdir(parents=True)
+    (root / "users.json").write_bytes(b"[]")
+    (root / "général" / "2024-05-01.json").write_bytes(b"[1]" * 100)
+    (root / "link.json").symlink_to("users.json")
+    path = tmp_path / "info.zip"
+    subprocess.run(["zip", "-q", "-r", "-y", "-z", str(path), "."], cwd=root, check=True,
+                   input=b"an archive comment\n.\n")
+    got = _check(path, must_read=True)
+    assert got is not None
+    assert "users.json" in got["filename"].to_list()
