@@ -81,6 +81,10 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE: Final = re.compile(r"^[A-Za-z]:")
 
 
+#: Read zip directories with :mod:`orgnet.importers._zipdir` (else always with ``zipfile``).
+_COLUMNAR_DIRECTORY = True
+
+
 class ArchiveMemberError(ValueError):
     """One member cannot be read safely (too large, encrypted, corrupt); the others can."""
 
@@ -319,6 +323,7 @@ class SafeArchive:
         self._closed = False
         self._fd: int | None = None  # zipfile's descriptor, for positional reads of members
         self._infos: Mapping[str, zipfile.ZipInfo] = {}
+        self._listed: pl.DataFrame | None = None  # the validated directory, read column-wise
         self._files: dict[str, Path] = {}
         if self.path.is_dir():
             self.is_dir = True
@@ -369,6 +374,14 @@ class SafeArchive:
         ValueError
             For a directory layout (there is nothing to share) or a closed archive.
         """
+        if self._listed is not None and self._fh is not None and not self._closed:
+            st = os.fstat(self._fh.fileno())
+            return ArchiveListing(
+                identity=(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns),
+                limits=self._limits(),
+                problems=tuple(self.problems),
+                table=self._listed,
+            )
         if self.is_dir or self._zip is None or self._zip.fp is None:
             raise ValueError("only an open zip archive has a listing")
         st = os.fstat(self._zip.fp.fileno())
@@ -424,7 +437,45 @@ class SafeArchive:
             f"unsafe archive: {message}{shown}; refusing to read it", file=str(self.path)
         )
 
+    def _open_listed(self) -> bool:
+        """Read and validate the directory column-wise (:mod:`orgnet.importers._zipdir`).
+
+        Returns ``False`` (nothing kept) when that module cannot be sure it reads the directory
+        as ``zipfile`` would; ``zipfile`` then decides, with its own errors. The members are
+        then read from this open file, as from an adopted listing.
+        """
+        from orgnet.importers import _zipdir
+
+        try:
+            fh = open(self.path, "rb")  # noqa: SIM115 - kept open until close()
+        except OSError:
+            return False
+        try:
+            table = _zipdir.read_directory(fh)
+            if table is None:
+                fh.close()
+                return False
+            readable, problems = _zipdir.validate(
+                table, max_members=self.max_members, max_name_length=self.max_name_length)
+        except _zipdir.UnsafeArchiveError as exc:
+            fh.close()
+            raise self._fail(exc.message, exc.member) from None
+        except OSError:
+            fh.close()
+            return False
+        except BaseException:
+            fh.close()
+            raise
+        self._fh = fh
+        self._fd = fh.fileno() if hasattr(os, "pread") else None
+        self.problems = problems
+        self._infos = _ListedInfos(readable)
+        self._listed = readable
+        return True
+
     def _open_zip(self) -> None:
+        if _COLUMNAR_DIRECTORY and self._open_listed():
+            return
         try:
             zf = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import orgnet.importers._archive as archive_module
 from orgnet.exceptions import InputError
 from orgnet.importers._archive import ArchiveMemberError, SafeArchive, _ListedInfos
 
@@ -178,7 +179,18 @@ def _outcomes(path: Path, *, fast: bool, listed: bool = False,
               many: bool = False) -> tuple[object, list[object]]:
     """What SafeArchive.read gives for every member (bytes or the error), fast path on or off,
     with the directory read here or taken from another SafeArchive's listing; with ``many``,
-    what SafeArchive.read_many gives for all members at once (up to an InputError)."""
+    what SafeArchive.read_many gives for all members at once (up to an InputError). The fast
+    path reads the directory column-wise (``_zipdir``), the other with ``zipfile``."""
+    saved = archive_module._COLUMNAR_DIRECTORY
+    archive_module._COLUMNAR_DIRECTORY = fast
+    try:
+        return _outcomes_of(path, fast=fast, listed=listed, many=many)
+    finally:
+        archive_module._COLUMNAR_DIRECTORY = saved
+
+
+def _outcomes_of(path: Path, *, fast: bool, listed: bool,
+                 many: bool) -> tuple[object, list[object]]:
     try:
         if listed:
             with SafeArchive(path) as first:
@@ -304,6 +316,13 @@ def test_listing_spares_the_directory_and_is_ignored_for_another_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = _zip(tmp_path / "l.zip", {"users.json": b"[]", "c/2024-05-01.json": b"[1]",
                                   "c\x01bad.json": b"[2]"})
+    with SafeArchive(p) as first:  # read column-wise: the listing is that table
+        columnar = first.listing()
+        assert first._zip is None and first._listed is not None
+    with SafeArchive(p, max_members=5) as other:  # other limits: read again, not adopted
+        assert other._listed is not None and other._listed is not columnar.table
+    # The rest with zipfile's directory reader, whose parses are counted.
+    monkeypatch.setattr(archive_module, "_COLUMNAR_DIRECTORY", False)
     with SafeArchive(p) as first:
         listing = first.listing()
         assert [x.reason for x in first.problems] == ["NUL or control character in member name"]
@@ -319,6 +338,7 @@ def test_listing_spares_the_directory_and_is_ignored_for_another_file(
         assert ar.members() == ["c/2024-05-01.json", "users.json"]
         assert ar.problems == list(listing.problems)
         assert ar.read("c/2024-05-01.json") == b"[1]" and ar.size("users.json") == 2
+    assert listing.table.equals(columnar.table) and listing.problems == columnar.problems
     assert parsed == []  # the directory was not parsed again
     # Other limits, or the file changed since: the listing is not used.
     with SafeArchive(p, listing=listing, max_members=5) as ar:
@@ -337,7 +357,6 @@ def test_listing_spares_the_directory_and_is_ignored_for_another_file(
 def test_read_many_spans_equal_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Members in and out of file order, far apart, at the end of the file, with long extra
     fields, in spans of any size: read_many gives what read gives, with one read per span."""
-    import orgnet.importers._archive as archive_module
 
     p = tmp_path / "s.zip"
     with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
