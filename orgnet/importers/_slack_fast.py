@@ -55,6 +55,11 @@ BATCH_BYTES: Final = 24 << 20
 #: path. DuckDB refuses lone surrogate escapes and invalid UTF-8 itself.
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
 _WS: Final = b" \t\r\n"
+#: A reaction's ``"users": null`` is malformed to the reference path, but DuckDB reads a JSON
+#: null in a struct as a missing key: such files (or any with a null after a ``"users"`` key,
+#: or after a key written with escapes, which could spell "users") take the reference path.
+_NULL_USERS: Final = re.compile(rb'"users"[ \t\r\n]*:[ \t\r\n]*null')
+_NULL_ESCAPED_KEY: Final = re.compile(rb'"[^"]*\\[^"]*"[ \t\r\n]*:[ \t\r\n]*null')
 # The reference path's patterns, run by polars (Rust regex: "$" matches only at the very end,
 # so a value Python would accept with a trailing newline is not plain and takes that path).
 _TS: Final = slack_rules._TS.pattern
@@ -128,7 +133,9 @@ def _suspect(raw: bytes, nonce: bytes) -> bool:
     if head != b"[":
         head = raw.lstrip(_WS)[:1]
     return (head != b"[" or nonce in raw or b"NaN" in raw or b"Infinity" in raw
-            or _TRAILING_COMMA.search(raw) is not None)
+            or _TRAILING_COMMA.search(raw) is not None
+            or (b"null" in raw and _NULL_USERS.search(raw) is not None)
+            or (b"null" in raw and b"\\u" in raw and _NULL_ESCAPED_KEY.search(raw) is not None))
 
 
 def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:

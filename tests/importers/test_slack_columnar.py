@@ -338,6 +338,15 @@ def _escaped_days() -> dict[str, bytes | list[Any]]:
         {"name": "ok", "users": {"0": "U02BEN"}}])]
     days["eng/2024-06-14.json"] = [_msg(74, "U01ANA", "r", reactions=[
         {"name": "ok", "users": ["U\u0030\u0032BEN", "U04DEV"]}])]
+    # users null (a malformed reaction to the reference path), also under an escaped key
+    days["eng/2024-06-17.json"] = [_msg(75, "U01ANA", "r", reactions=[
+        {"name": "ok", "users": None}, {"name": "eyes", "users": ["U02BEN"]}])]
+    days["eng/2024-06-18.json"] = (
+        b'[{"type":"message","user":"U01ANA","ts":"1714600076.1","text":"r",'
+        b'"reactions":[{"name":"ok","us\\u0065rs" : null}]}]')
+    days["eng/2024-06-19.json"] = (
+        b'[{"type":"message","user":"U01ANA","ts":"1714600077.1","text":"r",'
+        b'"reactions":[{"name":"ok","users":\n null}]}]')
     # one bot renamed back and forth: the latest name wins, in message order
     days["eng/2024-06-15.json"] = [
         _msg(80 + i, None, "b", bot_id="B0REN", **({"username": n} if n else {}))
