@@ -132,6 +132,9 @@ class ArchiveListing:
     limits: tuple[int, int, int, int]
     problems: tuple[ArchiveProblem, ...]
     table: pl.DataFrame
+    #: For a shard's listing (``table`` then holds only the members it reads): the folders the
+    #: shard plan gave it, in order.
+    folders: tuple[str, ...] | None = None
 
 
 class _ListedInfos(Mapping[str, zipfile.ZipInfo]):
@@ -327,6 +330,7 @@ class SafeArchive:
         self._fd: int | None = None  # zipfile's descriptor, for positional reads of members
         self._infos: Mapping[str, zipfile.ZipInfo] = {}
         self._listed: pl.DataFrame | None = None  # the validated directory, read column-wise
+        self._adopted: ArchiveListing | None = None  # the listing used, when one was
         self._files: dict[str, Path] = {}
         if self.path.is_dir():
             self.is_dir = True
@@ -403,6 +407,10 @@ class SafeArchive:
             table=pl.DataFrame(columns, schema=schema),
         )
 
+    def listed_from(self, listing: ArchiveListing) -> bool:
+        """Whether this archive's directory is ``listing``'s (it was adopted)."""
+        return self._adopted is listing
+
     def _adopt(self, listing: ArchiveListing) -> bool:
         """Use ``listing`` when it describes this very file under the same limits."""
         if listing.limits != self._limits():
@@ -419,6 +427,7 @@ class SafeArchive:
         self._fd = fh.fileno() if hasattr(os, "pread") else None
         self.problems = list(listing.problems)
         self._infos = _ListedInfos(listing.table)
+        self._adopted = listing
         return True
 
     def _zipfile(self) -> zipfile.ZipFile:

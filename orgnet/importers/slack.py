@@ -26,6 +26,7 @@ Text is read for mentions and references only, then dropped.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -228,18 +229,14 @@ def import_slack(
             )
         _load_users(archive, meta, state, users_name, label)
         folders = _load_conversations(archive, meta, label)
-        days: dict[str, list[str]] = {}
-        ignored = 0
-        for name in archive.members():
-            m = _DAY_FILE.match(name)
-            if m and not name.startswith("__MACOSX/"):
-                days.setdefault(m.group(1), []).append(name)
-            elif "/" in name:
-                ignored += 1
+        days, ignored = _day_files(archive)
         if ignored and index == 0:
             b.notes.append(f"{ignored} archive member(s) outside the export layout ignored")
         jobs: list[tuple[_Conversation, str]] = []
-        for folder in _shard_folders(archive, days, index, n_shards):
+        planned = listing.folders if listing is not None and listing.folders is not None and (
+            archive.listed_from(listing)) else None
+        for folder in (_shard_folders(archive, days, index, n_shards) if planned is None
+                       else planned):
             conv = folders.get(folder) or _Conversation(folder, folder, "unknown")
             if folder not in folders:
                 b.notes.append(f"folder {folder!r} has no entry in the metadata files")
@@ -254,6 +251,45 @@ def import_slack(
         shown = ", ".join(f"{k} x{v}" for k, v in sorted(state.unknown_subtypes.items())[:20])
         b.notes.append(f"unknown message subtypes skipped: {shown}")
     return b.finish(options=window.options())
+
+
+def _day_files(archive: SafeArchive) -> tuple[dict[str, list[str]], int]:
+    """Day files by conversation folder, and the number of members outside the export layout."""
+    days: dict[str, list[str]] = {}
+    ignored = 0
+    for name in archive.members():
+        m = _DAY_FILE.match(name)
+        if m and not name.startswith("__MACOSX/"):
+            days.setdefault(m.group(1), []).append(name)
+        elif "/" in name:
+            ignored += 1
+    return days, ignored
+
+
+def shard_listings(path: str | Path, listing: ArchiveListing,
+                   n_shards: int) -> list[ArchiveListing]:
+    """One listing per shard of a zip export: shard 0 gets ``listing`` whole, every other shard
+    only its conversation folders' members and the top-level files, with its folders planned.
+
+    Given to ``import_slack(path, shard=(i, n_shards), listing=...)``, each spares the shard the
+    work over every member of the export (grouping day files, claimed sizes of all folders,
+    its index of members): about 2 s per shard for a 677,000-member export, and growing with
+    it. The shards read exactly what they would with the whole listing (shard 0 also reports
+    the archive's problems and the members outside the layout, over all members).
+    """
+    with SafeArchive(path, listing=listing) as archive:
+        if not archive.listed_from(listing):
+            return [listing] * n_shards
+        days, _ignored = _day_files(archive)
+        out = [listing]
+        keys = listing.table.get_column("key")
+        top = ~keys.str.contains("/", literal=True)
+        for index in range(1, n_shards):
+            folders = _shard_folders(archive, days, index, n_shards)
+            members = pl.Series([m for f in folders for m in days[f]], dtype=pl.String)
+            table = listing.table.filter(top | keys.is_in(members.implode()))
+            out.append(dataclasses.replace(listing, table=table, folders=tuple(folders)))
+    return out
 
 
 def _shard_folders(

@@ -387,3 +387,47 @@ def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
     parts = [import_slack(z, shard=(i, 3), listing=listing) for i in range(3)]
     assert sum(1 for p in parts if p.counts.read) >= 2
     _same_result(merge_results(parts), serial)
+
+
+@pytest.mark.parametrize("n_shards", [2, 3, 5])
+def test_planned_shard_listings_merge_to_the_serial_result(
+        export_dir: Path, tmp_path: Path, n_shards: int) -> None:
+    """``shard_listings``: shard 0 gets the whole listing, the others only their folders'
+    members with the plan; the merged result is the serial one, and a listing for a file that
+    changed since is not used (the shard then plans for itself)."""
+    import os
+
+    from orgnet.importers._archive import SafeArchive
+    from orgnet.importers._base import merge_results
+    from orgnet.importers.slack import shard_listings
+
+    d = _copy(export_dir, tmp_path)
+    (d / "general" / "2024-05-09.json").write_bytes(b'[{"ts": "1714650000.1", "user": "U01ANA"')
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(d.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(d).as_posix())
+        zf.writestr("bad\x01name.json", b"[]")  # a member problem, reported by shard 0 only
+        zf.writestr("extra/notes.txt", b"x")  # outside the layout: counted by shard 0 only
+        zf.writestr("__MACOSX/general/2024-05-01.json", b"[]")
+    with SafeArchive(z) as archive:
+        listing = archive.listing()
+    serial = import_slack(z)
+    parts = shard_listings(z, listing, n_shards)
+    assert len(parts) == n_shards and parts[0] is listing
+    for part in parts[1:]:
+        assert part.folders is not None and part.table.height < listing.table.height
+        keys = set(part.table["key"].to_list())
+        assert {"users.json", "channels.json"} <= keys
+        assert all("/" not in k or k.split("/")[0] in part.folders for k in keys)
+    assert sorted(f for part in parts[1:] for f in part.folders or ()) == sorted(
+        {f for part in parts[1:] for f in part.folders or ()})  # no folder twice
+    results = [import_slack(z, shard=(i, n_shards), listing=parts[i]) for i in range(n_shards)]
+    assert sum(1 for r in results if r.counts.read) >= 2
+    _same_result(merge_results(results), serial)
+    assert merge_results(results).notes == serial.notes
+    # The file changed since the listing: the listings are not used, shards plan themselves.
+    os.utime(z, ns=(1, 1))
+    results = [import_slack(z, shard=(i, n_shards), listing=parts[i]) for i in range(n_shards)]
+    _same_result(merge_results(results), serial)
