@@ -281,11 +281,12 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
         if not archive.listed_from(listing):
             return [listing] * n_shards
         days, _ignored = _day_files(archive)
+        sizes = _folder_sizes(archive, days)
         out = [listing]
         keys = listing.table.get_column("key")
         top = ~keys.str.contains("/", literal=True)
         for index in range(1, n_shards):
-            folders = _shard_folders(archive, days, index, n_shards)
+            folders = _shard_folders(archive, days, index, n_shards, sizes)
             members = pl.Series([m for f in folders for m in days[f]], dtype=pl.String)
             table = listing.table.filter(top | keys.is_in(members.implode()))
             out.append(dataclasses.replace(listing, table=table, folders=tuple(folders)))
@@ -293,14 +294,16 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
 
 
 def _shard_folders(
-    archive: SafeArchive, days: dict[str, list[str]], index: int, n_shards: int
+    archive: SafeArchive, days: dict[str, list[str]], index: int, n_shards: int,
+    sizes: list[int] | None = None,
 ) -> list[str]:
-    """The ``index``-th of ``n_shards`` consecutive ranges of sorted folders, by claimed size."""
+    """The ``index``-th of ``n_shards`` consecutive ranges of sorted folders, by claimed size
+    (``sizes``: :func:`_folder_sizes`, when known)."""
     folders = sorted(days)
     if n_shards == 1:
         return folders
-    claimed = iter(archive.sizes([m for f in folders for m in days[f]]))
-    sizes = [sum(itertools.islice(claimed, len(days[f]))) + 1 for f in folders]
+    if sizes is None:
+        sizes = _folder_sizes(archive, days)
     total = sum(sizes)
     out, acc = [], 0
     for folder, size in zip(folders, sizes, strict=True):
@@ -309,6 +312,13 @@ def _shard_folders(
             out.append(folder)
         acc += size
     return out
+
+
+def _folder_sizes(archive: SafeArchive, days: dict[str, list[str]]) -> list[int]:
+    """Claimed bytes (+1) of each folder's day files, folders sorted."""
+    folders = sorted(days)
+    claimed = iter(archive.sizes([m for f in folders for m in days[f]]))
+    return [sum(itertools.islice(claimed, len(days[f]))) + 1 for f in folders]
 
 
 def _read_json(archive: SafeArchive, name: str, data: bytes | None = None) -> Any:
