@@ -51,7 +51,7 @@ _SHARDABLE: Final = frozenset({"orgnet.importers.slack:import_slack"})
 _SHARD_PLANS: Final = {"orgnet.importers.slack:import_slack": "orgnet.importers.slack:shard_listings"}
 _SHARD_BYTES: Final = 64 << 20
 #: About this many bytes of a sharded file per shard (at least ``workers + 1`` shards): small
-#: shards fill the gaps other files leave on the workers (a shard costs ~0.5 s of set-up).
+#: shards fill the gaps other files leave on the workers (a planned shard's set-up is small).
 _SHARD_TARGET_BYTES: Final = 64 << 20
 _MAX_SHARDS: Final = 256
 
@@ -202,7 +202,8 @@ def _n_shards(target: str, path: Path, workers: int) -> int:
         return 1
     # At least one more than workers, and more for a large file: the shards then fill the gaps
     # left by other files (three shards of the 10,000-person Slack export left one worker idle
-    # for 15 s while the other finished the last one; seven: 71 -> 60 s for the whole import).
+    # for 15 s while the other finished the last one; seven, planned once by the main process:
+    # 71 -> 63-68 s for the whole import on the same afternoon).
     return max(workers + 1, min(_MAX_SHARDS, -(-size // _SHARD_TARGET_BYTES)))
 
 
