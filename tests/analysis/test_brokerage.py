@@ -201,11 +201,15 @@ def _brute(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.mark.parametrize("blocks", [False, True], ids=["one-block", "row-blocks-on-threads"])
 @pytest.mark.parametrize("packed", [True, False], ids=["one-packed-product", "three-products"])
 @pytest.mark.parametrize("seed", range(40))
-def test_counts_match_brute_force(seed: int, packed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_counts_match_brute_force(seed: int, packed: bool, blocks: bool,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     if not packed:  # the path taken when some vertex has 2**15 arcs or more
         monkeypatch.setattr(brokerage, "_PACK", 0)
+    if blocks:  # products in row blocks of 3 (on two threads for the packed product)
+        monkeypatch.setattr(brokerage, "_BLOCK_ROWS", 3)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 16))
     a = (rng.random((n, n)) < rng.random()).astype(float)
