@@ -64,6 +64,8 @@ class PeakMemory:
         self.peak = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._children: list[Any] = []
+        self._listed_at = float("-inf")
         try:
             import psutil
 
@@ -73,13 +75,25 @@ class PeakMemory:
 
     @property
     def method(self) -> str:
-        return ("psutil RSS of the process and its children, sampled every 50 ms"
+        return ("psutil RSS of the process and its children (listed once a second), sampled "
+                "every 50 ms"
                 if self._proc is not None else "ru_maxrss")
 
     def _rss(self) -> int:
-        """This process plus its children (the import worker processes)."""
+        """This process plus its children (the import worker processes).
+
+        Listing the children scans every process of the machine (about 1.5 ms with psutil), so
+        the list is refreshed once a second and only their resident sizes are read at each
+        sample. With a fresh list every 50 ms the 10,000-person import took 75.7 and 78.6 s
+        against 70.8 and 72.3 s unmeasured, in alternating runs (the thread also holds the GIL
+        of the process it measures).
+        """
         total = int(self._proc.memory_info().rss)
-        for child in self._proc.children(recursive=True):
+        now = time.monotonic()
+        if now - self._listed_at >= 1.0:
+            self._children = self._proc.children(recursive=True)
+            self._listed_at = now
+        for child in self._children:
             try:
                 total += int(child.memory_info().rss)
             except Exception:  # a child that just exited
