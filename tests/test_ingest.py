@@ -54,6 +54,8 @@ def test_rows_added_in_serial_order_and_people_resolved(tmp_path: Path) -> None:
     # Every committer of the log resolves to its org-chart person (same e-mail addresses).
     ids = ws.read("identities").filter(ws.read("identities")["source"] == "git")
     assert ids.height and ids["person_id"].is_in(people["person_id"].implode()).all()
+    charted = people.filter(pl.col("in_org_chart"))["person_id"].implode()
+    assert ids["person_id"].is_in(charted).all()
     assert set(ids["evidence"].to_list()) <= {"email", "hris:email", "self", "native-id"}
 
 
@@ -84,6 +86,6 @@ def test_dedupe_append_matches_a_plain_reading(new: list[tuple[str | None, int]]
         want.append(k in stored or k in seen)
         seen.add(k)
     assert got["_dup"].to_list() == want
-    first = ingest_module._first_distinct(new_df, keys)
     key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    first = ingest_module._first_distinct(new_df, keys, new_df.select(key.hash(seed=0)).to_series())
     assert first.to_list() == new_df.select(key.is_first_distinct()).to_series().to_list()
