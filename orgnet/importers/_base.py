@@ -49,10 +49,34 @@ __all__ = [
     "ImportCounts",
     "ImportResult",
     "MergeStrategy",
+    "event_ids",
     "identity_id_for",
     "merge_results",
     "progress_hook",
 ]
+
+def event_ids(keys: pl.Series, con: Any | None = None) -> pl.Series:
+    """The ``event_id`` of each event key, as :meth:`ImportBuilder.event` makes it, in order.
+
+    A key is the event's id fields each followed by ``\x1f`` (the string
+    :meth:`ImportBuilder.event` hashes); the id is its SHA-1, first 20 hex digits. With a DuckDB
+    connection ``con`` the digests are computed by DuckDB's ``sha1`` (the columnar import
+    paths, for large batches), else one by one with ``hashlib``.
+    """
+    if con is None:
+        return pl.Series([sha1(k.encode("utf-8", "surrogatepass"),
+                               usedforsecurity=False).hexdigest()[:20]
+                          for k in keys.to_list()], dtype=pl.String)
+    con.register("orgnet_event_keys", pl.DataFrame({"k": keys}).to_arrow())
+    try:
+        ids: pl.Series = con.sql(
+            "SELECT left(sha1(k), 20) AS h FROM orgnet_event_keys").pl().get_column("h")
+    finally:
+        con.unregister("orgnet_event_keys")
+    if ids.len() != keys.len():
+        raise RuntimeError("event ids out of step")
+    return ids
+
 
 MergeStrategy = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
 ProgressCallback = Callable[[int], None]

@@ -37,21 +37,23 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from hashlib import sha1
 from itertools import repeat
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import polars as pl
+
+from orgnet.importers._base import event_ids
 
 if TYPE_CHECKING:
     from orgnet.importers.git import _Parser
 
 __all__ = ["BLOCK_BYTES", "read_log"]
 
-#: Decompressed bytes of log read per block.
-BLOCK_BYTES: Final = 32 << 20
 #: Event ids of a block are hashed in DuckDB from this many events on (in Python below).
 _DUCKDB_MIN: Final = 20_000
+
+#: Decompressed bytes of log read per block.
+BLOCK_BYTES: Final = 32 << 20
 
 _RS: Final = b"\x1e"
 _RS_CRC: Final = zlib.crc32(_RS)
@@ -472,24 +474,15 @@ def read_log(parser: _Parser, fh: IO[bytes]) -> bool:
 
 
 def _event_ids(cons: list[Any], keys: pl.Series) -> pl.Series:
-    """``stable_hash`` of the event keys (SHA-1, first 20 hex digits), in order."""
+    """:func:`orgnet.importers._base.event_ids` of the event keys: in DuckDB (connected once,
+    into ``cons``) for a batch of at least ``_DUCKDB_MIN`` keys, else with ``hashlib``."""
     if keys.len() < _DUCKDB_MIN:
-        return pl.Series([sha1(k.encode("utf-8"), usedforsecurity=False).hexdigest()[:20]
-                          for k in keys.to_list()], dtype=pl.String)
+        return event_ids(keys)
     if not cons:
         import duckdb
 
         cons.append(duckdb.connect())
-    con = cons[0]
-    con.register("orgnet_git_keys", pl.DataFrame({"k": keys}).to_arrow())
-    try:
-        ids: pl.Series = con.sql(
-            "SELECT left(sha1(k), 20) AS h FROM orgnet_git_keys").pl().get_column("h")
-    finally:
-        con.unregister("orgnet_git_keys")
-    if ids.len() != keys.len():
-        raise RuntimeError("event ids out of step")
-    return ids
+    return event_ids(keys, cons[0])
 
 
 def _emit_block(parser: _Parser, blk: _Block, line_base: int, cons: list[Any]) -> bool:

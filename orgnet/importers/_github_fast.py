@@ -46,7 +46,7 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
-from orgnet.importers._base import ImportBuilder
+from orgnet.importers._base import ImportBuilder, event_ids
 from orgnet.importers.perceval import RecordPlan, replay_plan
 
 __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "replay"]
@@ -646,18 +646,6 @@ def plan_batch(
 # -- replay ------------------------------------------------------------------------------------
 
 
-def _event_ids(con: Any, keys: pl.Series) -> pl.Series:
-    con.register("orgnet_event_keys", pl.DataFrame({"k": keys}).to_arrow())
-    try:
-        ids: pl.Series = con.sql(
-            "SELECT left(sha1(k), 20) AS h FROM orgnet_event_keys").pl().get_column("h")
-    finally:
-        con.unregister("orgnet_event_keys")
-    if ids.len() != keys.len():
-        raise RuntimeError("event ids out of step")
-    return ids
-
-
 def replay(
     b: ImportBuilder,
     plans: list[RecordPlan | None],
@@ -861,7 +849,7 @@ def _emit(b: ImportBuilder, items: pl.DataFrame, events: pl.DataFrame, run: list
              pl.col("art"), pl.lit("\x1f"), pl.col("ref0"), pl.lit("\x1f"), pl.col("ref1"),
              pl.lit("\x1f"), pl.col("actor"), pl.lit("\x1f"), pl.col("target").fill_null(""),
              pl.lit("\x1f\x1f")])
-        ev = ev.with_columns(_event_ids(con, ev.select(key.alias("k")).get_column("k"))
+        ev = ev.with_columns(event_ids(ev.select(key.alias("k")).get_column("k"), con)
                              .alias("event_id"))
         b.add_frame("interactions", ev.select(
             "event_id", pl.lit(b.source_kind).alias("source"), "kind",

@@ -45,6 +45,7 @@ import polars as pl
 
 # The rules are the reference importer's; it imports this module only when it runs.
 from orgnet.importers import slack as slack_rules
+from orgnet.importers._base import event_ids as shared_event_ids
 
 __all__ = ["Day", "Plain", "event_ids", "parse_days", "plain_messages", "run_events"]
 
@@ -116,16 +117,8 @@ class Plain:
 
 
 def event_ids(con: Any, keys: pl.Series) -> pl.Series:
-    """``stable_hash`` of event-id keys (SHA-1, first 20 hex digits), in DuckDB, in order."""
-    con.register("orgnet_event_keys", pl.DataFrame({"k": keys}).to_arrow())
-    try:
-        ids: pl.Series = con.sql(
-            "SELECT left(sha1(k), 20) AS h FROM orgnet_event_keys").pl().get_column("h")
-    finally:
-        con.unregister("orgnet_event_keys")
-    if ids.len() != keys.len():
-        raise RuntimeError("event ids out of step")
-    return ids
+    """:func:`orgnet.importers._base.event_ids` of event keys, DuckDB ``con`` for large batches."""
+    return shared_event_ids(keys, con)
 
 
 def _suspect(raw: bytes, nonce: bytes) -> bool:

@@ -269,6 +269,10 @@ def test_event_ids_match_stable_hash() -> None:
     keys = pl.Series(["\x1f".join(p) + "\x1f" for p in parts])
     got = event_ids(duckdb.connect(), keys).to_list()
     assert got == [stable_hash(*p, length=20) for p in parts]
+    # The shared function without a connection (hashlib), as the git path uses it.
+    from orgnet.importers._base import event_ids as shared_event_ids
+
+    assert shared_event_ids(keys).to_list() == got
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd (Linux)")
