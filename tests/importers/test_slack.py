@@ -366,12 +366,10 @@ def test_shards_merge_to_the_serial_result(export_dir: Path, tmp_path: Path, n_s
         import_slack(d, shard=(n_shards, n_shards))
 
 
-def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
-        export_dir: Path, tmp_path: Path) -> None:
-    """The parallel import reads a zip's directory once and hands it to every shard."""
-    from orgnet.importers._archive import SafeArchive
-    from orgnet.importers._base import merge_results
-
+def _zipped_with_problems(export_dir: Path, tmp_path: Path,
+                          extra: dict[str, bytes] | None = None) -> Path:
+    """The export zipped, with a broken day file and a member problem (reported by shard 0
+    only), plus ``extra`` members."""
     d = _copy(export_dir, tmp_path)
     (d / "general" / "2024-05-09.json").write_bytes(b'[{"ts": "1714650000.1", "user": "U01ANA"')
     z = tmp_path / "export.zip"
@@ -379,7 +377,19 @@ def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
         for f in sorted(d.rglob("*")):
             if f.is_file():
                 zf.write(f, f.relative_to(d).as_posix())
-        zf.writestr("bad\x01name.json", b"[]")  # a member problem, reported by shard 0 only
+        zf.writestr("bad\x01name.json", b"[]")
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return z
+
+
+def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
+        export_dir: Path, tmp_path: Path) -> None:
+    """The parallel import reads a zip's directory once and hands it to every shard."""
+    from orgnet.importers._archive import SafeArchive
+    from orgnet.importers._base import merge_results
+
+    z = _zipped_with_problems(export_dir, tmp_path)
     with SafeArchive(z) as archive:
         listing = archive.listing()
     assert [p.reason for p in listing.problems] == ["NUL or control character in member name"]
@@ -401,16 +411,9 @@ def test_planned_shard_listings_merge_to_the_serial_result(
     from orgnet.importers._base import merge_results
     from orgnet.importers.slack import shard_listings
 
-    d = _copy(export_dir, tmp_path)
-    (d / "general" / "2024-05-09.json").write_bytes(b'[{"ts": "1714650000.1", "user": "U01ANA"')
-    z = tmp_path / "export.zip"
-    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for f in sorted(d.rglob("*")):
-            if f.is_file():
-                zf.write(f, f.relative_to(d).as_posix())
-        zf.writestr("bad\x01name.json", b"[]")  # a member problem, reported by shard 0 only
-        zf.writestr("extra/notes.txt", b"x")  # outside the layout: counted by shard 0 only
-        zf.writestr("__MACOSX/general/2024-05-01.json", b"[]")
+    z = _zipped_with_problems(export_dir, tmp_path, extra={
+        "extra/notes.txt": b"x",  # outside the layout: counted by shard 0 only
+        "__MACOSX/general/2024-05-01.json": b"[]"})
     with SafeArchive(z) as archive:
         listing = archive.listing()
     serial = import_slack(z)
