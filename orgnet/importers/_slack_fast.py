@@ -293,8 +293,12 @@ def plain_messages(
     """
     if files.height == 0:
         return Plain(pl.DataFrame(), set(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
-    m = (files.explode("msgs")
-         .filter(pl.col("msgs").is_not_null())
+    # A null element of a day file (a malformed message to the reference path) sends its file
+    # there; an empty file has no rows.
+    with_null = (pl.col("msgs").list.eval(pl.element().is_null()).list.any()).fill_null(False)
+    null_files = set(files.filter(with_null).get_column("f").to_list())
+    m = (files.filter(~with_null & (pl.col("msgs").list.len() > 0).fill_null(False))
+         .explode("msgs")
          .with_columns(pl.int_range(1, pl.len() + 1).over("f").alias("line"))
          .unnest("msgs")
          .with_columns(pl.col("bot_profile").struct.field("name").alias("pname"))
@@ -357,7 +361,7 @@ def plain_messages(
         is_reply.fill_null(False).alias("is_reply"),
     )
     # Files that fail here go to the reference path; the rest is checked further below.
-    bad = set(m.filter(~pl.col("ok").fill_null(False)).get_column("f").to_list())
+    bad = set(m.filter(~pl.col("ok").fill_null(False)).get_column("f").to_list()) | null_files
     m = m.filter(~pl.col("f").is_in(list(bad)))
 
     # Conversations: DM/MPIM member targets, looked up once per conversation of the batch.

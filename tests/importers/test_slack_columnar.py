@@ -342,6 +342,11 @@ def _escaped_days() -> dict[str, bytes | list[Any]]:
         {"name": "ok", "users": {"0": "U02BEN"}}])]
     days["eng/2024-06-14.json"] = [_msg(74, "U01ANA", "r", reactions=[
         {"name": "ok", "users": ["U\u0030\u0032BEN", "U04DEV"]}])]
+    # null messages (malformed to the reference path), first, last and alone
+    days["eng/2024-06-20.json"] = [None, _msg(93, "U01ANA", "after a null")]
+    days["eng/2024-06-21.json"] = [_msg(94, "U01ANA", "before a null"), None]
+    days["eng/2024-06-22.json"] = [None]
+    days["eng/2024-06-23.json"] = []
     # users null (a malformed reaction to the reference path), also under an escaped key
     days["eng/2024-06-17.json"] = [_msg(75, "U01ANA", "r", reactions=[
         {"name": "ok", "users": None}, {"name": "eyes", "users": ["U02BEN"]}])]
