@@ -7,6 +7,7 @@ import gzip
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -14,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orgnet.exceptions import ConfigError, InputError
-from orgnet.importers._base import identity_id_for
+from orgnet.importers import git as git_module
+from orgnet.importers._base import ImportBuilder, identity_id_for
 from orgnet.importers.git import (
     LOG_FORMAT,
     TrailerValue,
@@ -395,20 +397,69 @@ def test_export_command() -> None:
     assert "--format=" + LOG_FORMAT in cmd.replace("'", "")
 
 
-def test_canary_never_stored(tmp_path: Path) -> None:
+def test_canary_never_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     canary = "CANARY-7f3a"
+    # A plain commit, read column-wise: the canary in its subject, in message text of its
+    # trailer block and in trailers that give no credit (one credit trailer, to be read).
+    plain_sha = "c" * 40
     log = record(
+        plain_sha, subject=f"{canary} plain subject",
+        trailers=(f"{canary} body text of the message", f"Fixes: 123 ({canary})",
+                  f"Link: https://x/{canary}", f"X-{canary}: {canary}",
+                  "Signed-off-by: Dan <dan@example.com>"),
+        numstat=("2\t1\tsrc/b.py",),
+    ) + record(
         "f" * 40, subject=f"{canary} subject",
         trailers=(f"Fixes: 123 ({canary})", f"Link: https://x/{canary}", f"chore: {canary}",
                   f"Change-Id: I{canary}", "Reviewed-by: Dan <dan@example.com>"),
         numstat=("1\t1\tsrc/a.py", f"{canary} garbage line"),
     ) + f"{canary} between records\n" + record("e" * 40, subject=f"Auto merge of #1 - a:b, r=bo {canary}")
+    # The columnar path on, and proof that it read the plain commit (and the reference path not).
+    monkeypatch.setattr(git_module, "_FAST", True)
+    column_wise: list[int] = []
+    by_record: list[bytes] = []
+    begin_many, one_record = ImportBuilder.begin_many, git_module._Parser.record
+
+    def spy_many(self: ImportBuilder, statuses: Any, skipped: Any = None) -> int:
+        column_wise.append(len(statuses))
+        return begin_many(self, statuses, skipped)
+
+    def spy_record(self: Any, line: int, raw: bytes) -> None:
+        by_record.append(raw[1:41])
+        one_record(self, line, raw)
+
+    monkeypatch.setattr(ImportBuilder, "begin_many", spy_many)
+    monkeypatch.setattr(git_module._Parser, "record", spy_record)
     r = import_git(write(tmp_path, log), review_pattern="bors")
+    assert sum(column_wise) == 1
+    assert plain_sha.encode() not in by_record and len(by_record) == 2
+    of_plain = pl.col("artifact_id").str.ends_with(f"@{plain_sha}")
+    assert r.tables["artifacts"].filter(of_plain).height == 1
+    signed = events(r, "commit_trailer").filter(of_plain)
+    assert signed.get_column("value").to_list() == ["Signed-off-by"]
     frames = [*r.tables.values(), r.rejects]
     for frame in frames:
         for col in frame.columns:
             if frame.schema[col] == pl.String:
                 assert not frame[col].drop_nulls().str.contains(canary).any(), col
+    assert r.rejects.height > 0
+    assert not any(canary in note for note in r.notes)
+    assert canary not in repr(r.options)
+    # Stored: every table of the workspace and its import log (meta.json).
+    ws = Workspace(tmp_path / "ws")
+    ingest(ws, r)
+    stored = [f for f in (tmp_path / "ws").rglob("*") if f.is_file()]
+    assert any(f.name == "meta.json" for f in stored)
+    assert any(f.name.startswith("rejects") for f in stored)
+    for f in stored:
+        if f.suffix == ".parquet":
+            frame = pl.read_parquet(f)
+            for col in frame.columns:
+                assert canary not in col
+                assert not any(canary in str(v) for v in frame[col].drop_nulls().to_list()), (
+                    f.name, col)
+        else:
+            assert canary.encode() not in f.read_bytes(), f.name
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
