@@ -8,11 +8,11 @@ touched files, no team review requests. For those this module does the same work
 1. :func:`parse_items` parses a batch of JSON lines in one DuckDB ``read_json`` call, reading
    every field the importer uses as JSON text (its type and string value are derived in
    polars). DuckDB refuses a line with more than one JSON value and keeps the file's order, so
-   row ``i`` is line ``i`` when the counts agree. A line that is not an object and a batch with a
-   trailing comma (which DuckDB accepts) are checked line by line, and such lines go to the
-   reference path; a batch DuckDB refuses (invalid UTF-8, a duplicate key in an object the
-   importer reads, a wrong type where an object is read, nesting deeper than 128) is split in
-   halves until the refused lines are found. Perceval writes ``{}`` for an empty
+   row ``i`` is line ``i`` when the counts agree. A line that is not an object or has a
+   trailing comma (which DuckDB accepts) goes to the reference path; a batch DuckDB refuses
+   (invalid UTF-8, a duplicate key in an object the importer reads, a wrong type where an
+   object is read, nesting deeper than 128) is split in halves until the refused lines are
+   found. Perceval writes ``{}`` for an empty
    ``review_comments_data`` and ``[]`` for a missing ``merged_by_data``; they are read as ``[]``
    and ``null``, which is what the reference path makes of them. NaN and Infinity in a field
    the importer reads make the item not plain.
@@ -151,18 +151,17 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
         One row per parsed line, ``f`` its index in ``raws``, sorted by ``f``.
     """
     # A line that is not an object (an array would pass as its records) takes the reference
-    # path, and so does a batch with a trailing comma (DuckDB accepts them): its lines are
-    # checked one by one.
+    # path, and so does a line with a trailing comma (DuckDB accepts them).
     todo = [i for i, r in enumerate(raws) if r is not None and r.startswith(b"{")]
+    if todo:
+        commas = _trailing_commas([raws[i] for i in todo])  # type: ignore[misc]
+        todo = [i for i, comma in zip(todo, commas, strict=True) if not comma]
     frames: list[pl.DataFrame] = []
     stack = [todo] if todo else []
     while stack:
         group = stack.pop()
         frame = _parse_group(con, raws, group)
-        if isinstance(frame, list):
-            if frame:
-                stack.append(frame)
-        elif frame is not None:
+        if frame is not None:
             frames.append(frame)
         elif len(group) > 1:  # find the lines DuckDB refuses: halves, in order
             half = len(group) // 2
@@ -185,12 +184,23 @@ def _rewrite(blob: bytes) -> bytes:
     return blob
 
 
+def _trailing_commas(lines: list[bytes]) -> list[bool]:
+    """Whether each line has a comma before a closing bracket (``_TRAILING_COMMA``).
+
+    Searched by polars' regex engine over the lines as one column (about 15 times faster than
+    ``re`` over the joined batch); a batch with invalid UTF-8, which polars cannot read as
+    text, is searched line by line with ``re``.
+    """
+    try:
+        text = pl.Series(lines, dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:
+        return [_TRAILING_COMMA.search(line) is not None for line in lines]
+    return text.str.contains(_TRAILING_COMMA.pattern.decode()).to_list()
+
+
 def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int]
-                 ) -> pl.DataFrame | list[int] | None:
-    blob = b"\n".join([raws[i] for i in group])  # type: ignore[misc]
-    if _TRAILING_COMMA.search(blob):  # rare: the lines with one take the reference path
-        return [i for i in group if _TRAILING_COMMA.search(raws[i]) is None]  # type: ignore[arg-type]
-    blob = _rewrite(blob)
+                 ) -> pl.DataFrame | None:
+    blob = _rewrite(b"\n".join([raws[i] for i in group]))  # type: ignore[misc]
     # The batch holds text: unlinked before DuckDB reads it through the open descriptor.
     fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-github-", dir=_TMP)
     linked = True

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from polars.testing import assert_frame_equal
 
+from orgnet.importers import _github_fast as github_fast
 from orgnet.importers import github
 from orgnet.importers._base import ImportResult
 
@@ -276,6 +277,33 @@ def test_shared_events_without_reference_plans(tmp_path: Path,
     assert ref.tables["interactions"].filter(
         ref.tables["interactions"]["kind"] == "change_opened").height == 2
     assert_same(ref, new)
+
+
+@pytest.mark.parametrize("invalid_utf8", [False, True])
+def test_trailing_commas_take_the_reference_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 invalid_utf8: bool) -> None:
+    """DuckDB accepts a trailing comma, the reference parser refuses the line. The lines are
+    searched as one polars column, or line by line when the batch is not all UTF-8."""
+    raw = [json.dumps(_pr(n), separators=(",", ":")).encode() for n in range(1, 6)]
+    lines = [
+        raw[0][:-1] + b",}",
+        raw[1].replace(b'"reviews_data":[', b'"reviews_data":[1, \t', 1)
+        .replace(b"]", b",\r ]", 1),
+        raw[2].replace(b'"body":"PR', b'"body":",] and , } in text PR', 1),  # inside a string
+        raw[3],
+    ]
+    if invalid_utf8:
+        lines.append(raw[4].replace(b"acme", b"\xff", 1))
+    assert github_fast._trailing_commas(lines) == [
+        github_fast._TRAILING_COMMA.search(line) is not None for line in lines]
+    assert github_fast._trailing_commas(lines)[:4] == [True, True, True, False]
+    path = tmp_path / "gh.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    taken = _spy(monkeypatch)
+    ref, new_ = _both(monkeypatch, path)
+    assert sum(taken) == 1  # only the clean line is plain
+    assert ref.rejects.height == 2 + invalid_utf8  # the string's ",]" is imported
+    assert_same(ref, new_)
 
 
 @pytest.mark.parametrize("old,new", [
