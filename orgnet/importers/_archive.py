@@ -188,32 +188,59 @@ class _ListedInfos(Mapping[str, zipfile.ZipInfo]):
         return size
 
 
-def _unsafe_path(name: str) -> str | None:
-    """Reason a member name is an attack on the extraction path, or ``None``."""
-    norm = name.replace("\\", "/")
-    if norm.startswith("/") or _DRIVE.match(norm):
-        return "absolute member path"
-    if ".." in norm.split("/"):
-        return "member path escapes the archive ('..' segment)"
-    return None
+# Reasons for refusing an archive or a member, also given by the column-wise validation of
+# :mod:`orgnet.importers._zipdir` (which must give the same ones).
+_ABSOLUTE_PATH: Final = "absolute member path"
+_ESCAPING_PATH: Final = "member path escapes the archive ('..' segment)"
+_EMPTY_NAME: Final = "empty member name"
+_CONTROL_IN_NAME: Final = "NUL or control character in member name"
+_SYMLINK: Final = "symlink member"
+_ENCRYPTED: Final = "encrypted member"
 
 
-def _bad_name(name: str, max_len: int) -> str | None:
-    """Reason a single member name is unusable (the archive itself may still be fine)."""
-    if not name:
-        return "empty member name"
-    if len(name.encode("utf-8", "surrogatepass")) > max_len:
-        return f"member name longer than {max_len} bytes"
-    if _CONTROL.search(name):
-        return "NUL or control character in member name"
-    return None
+def _too_many_members(n: int, limit: int) -> str:
+    return f"{n} members, more than the limit of {limit}"
+
+
+def _shared_header(name: str) -> str:
+    return f"entries share one local header ({name!r})"
+
+
+def _overlap(name: str) -> str:
+    return f"entry overlaps the data of {name!r}"
+
+
+def _long_name(max_len: int) -> str:
+    return f"member name longer than {max_len} bytes"
 
 
 def _collision(other: str) -> str:
     return f"member name collides with {other!r} (same after NFC/case folding)"
 
 
+def _unsafe_path(name: str) -> str | None:
+    """Reason a member name is an attack on the extraction path, or ``None``."""
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or _DRIVE.match(norm):
+        return _ABSOLUTE_PATH
+    if ".." in norm.split("/"):
+        return _ESCAPING_PATH
+    return None
+
+
+def _bad_name(name: str, max_len: int) -> str | None:
+    """Reason a single member name is unusable (the archive itself may still be fine)."""
+    if not name:
+        return _EMPTY_NAME
+    if len(name.encode("utf-8", "surrogatepass")) > max_len:
+        return _long_name(max_len)
+    if _CONTROL.search(name):
+        return _CONTROL_IN_NAME
+    return None
+
+
 def _fold(name: str) -> str:
+    """NFC and case folding of the ``/``-separated name: the key of the collision check."""
     return unicodedata.normalize("NFC", name.replace("\\", "/")).casefold()
 
 
@@ -510,7 +537,7 @@ class SafeArchive:
 
     def _validate_zip(self, infos: list[zipfile.ZipInfo]) -> None:
         if len(infos) > self.max_members:
-            raise self._fail(f"{len(infos)} members, more than the limit of {self.max_members}")
+            raise self._fail(_too_many_members(len(infos), self.max_members))
         for info in infos:
             reason = _unsafe_path(info.filename)
             if reason:
@@ -523,9 +550,9 @@ class SafeArchive:
         )
         for (start_a, end_a, name_a), (start_b, _end_b, name_b) in itertools.pairwise(spans):
             if start_b == start_a:
-                raise self._fail(f"entries share one local header ({name_a!r})", name_b)
+                raise self._fail(_shared_header(name_a), name_b)
             if start_b < end_a:
-                raise self._fail(f"entry overlaps the data of {name_a!r}", name_b)
+                raise self._fail(_overlap(name_a), name_b)
         seen: dict[str, str] = {}
         readable: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
@@ -535,9 +562,9 @@ class SafeArchive:
             problem = _bad_name(name, self.max_name_length)
             mode = (info.external_attr >> 16) & 0xFFFF
             if problem is None and stat.S_ISLNK(mode):
-                problem = "symlink member"
+                problem = _SYMLINK
             if problem is None and info.flag_bits & 0x1:
-                problem = "encrypted member"
+                problem = _ENCRYPTED
             if problem is None:
                 key = _fold(name)
                 if key in seen:
@@ -558,7 +585,7 @@ class SafeArchive:
             for d in list(dirnames):
                 if (base / d).is_symlink():
                     rel = (base / d).relative_to(self.path).as_posix()
-                    self.problems.append(ArchiveProblem(rel, "symlink member"))
+                    self.problems.append(ArchiveProblem(rel, _SYMLINK))
                     dirnames.remove(d)
             dirnames.sort()
             for fname in sorted(filenames):
@@ -569,7 +596,7 @@ class SafeArchive:
                 rel = full.relative_to(self.path).as_posix()
                 problem = _bad_name(rel, self.max_name_length)
                 if problem is None and full.is_symlink():
-                    problem = "symlink member"
+                    problem = _SYMLINK
                 if problem is None and not full.is_file():
                     problem = "not a regular file"
                 if problem is None:

@@ -21,15 +21,29 @@ from __future__ import annotations
 
 import os
 import struct
-import unicodedata
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, Final
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from orgnet.importers._archive import ArchiveProblem
+from orgnet.importers._archive import (
+    _ABSOLUTE_PATH,
+    _CONTROL,
+    _CONTROL_IN_NAME,
+    _DRIVE,
+    _EMPTY_NAME,
+    _ENCRYPTED,
+    _ESCAPING_PATH,
+    _SYMLINK,
+    ArchiveProblem,
+    _collision,
+    _fold,
+    _long_name,
+    _overlap,
+    _shared_header,
+    _too_many_members,
+)
 
 __all__ = ["DIRECTORY_SCHEMA", "LISTING_SCHEMA", "UnsafeArchiveError", "read_directory", "validate"]
 
@@ -302,11 +316,6 @@ def _decode_names(data: bytes, arr: np.ndarray, start: np.ndarray, length: np.nd
     return orig.rename("orig_filename"), cut.rename("filename")
 
 
-def _fold(name: str) -> str:
-    """``_archive._fold``: NFC and case folding of the ``/``-separated name."""
-    return unicodedata.normalize("NFC", name.replace("\\", "/")).casefold()
-
-
 def validate(table: pl.DataFrame, *, max_members: int,
              max_name_length: int) -> tuple[pl.DataFrame, list[ArchiveProblem]]:
     """``SafeArchive._validate_zip`` on a :func:`read_directory` table, column-wise.
@@ -335,34 +344,30 @@ def validate(table: pl.DataFrame, *, max_members: int,
         When ``_validate_zip`` refuses the whole archive; ``message`` and ``member`` are the
         arguments it gives ``SafeArchive._fail``.
     """
-    from orgnet.importers._archive import ArchiveProblem
-
     n = table.height
     if n > max_members:
-        raise UnsafeArchiveError(f"{n} members, more than the limit of {max_members}")
+        raise UnsafeArchiveError(_too_many_members(n, max_members))
     name = pl.col("filename")
     norm = name.str.replace_all("\\", "/", literal=True)
     checks = table.select(
-        absolute=norm.str.starts_with("/") | norm.str.contains(r"^[A-Za-z]:"),
+        absolute=norm.str.starts_with("/") | norm.str.contains(_DRIVE.pattern),
         escapes=norm.str.contains(r"(?:^|/)\.\.(?:/|$)"),
     )
     unsafe = np.flatnonzero((checks["absolute"] | checks["escapes"]).to_numpy())
     if len(unsafe):
         i = int(unsafe[0])
-        reason = ("absolute member path" if checks["absolute"][i]
-                  else "member path escapes the archive ('..' segment)")
+        reason = _ABSOLUTE_PATH if checks["absolute"][i] else _ESCAPING_PATH
         raise UnsafeArchiveError(reason, table["filename"][i])
     _check_spans(table)
 
     mode = (pl.col("external_attr") // 65536) % 65536
     problem = (
-        pl.when(name == "").then(pl.lit("empty member name"))
+        pl.when(name == "").then(pl.lit(_EMPTY_NAME))
         .when(name.str.len_bytes() > max_name_length)
-        .then(pl.lit(f"member name longer than {max_name_length} bytes"))
-        .when(name.str.contains(r"[\x00-\x1f\x7f-\x9f]"))
-        .then(pl.lit("NUL or control character in member name"))
-        .when((mode // 4096) % 16 == 0o12).then(pl.lit("symlink member"))
-        .when(pl.col("flag_bits") % 2 == 1).then(pl.lit("encrypted member"))
+        .then(pl.lit(_long_name(max_name_length)))
+        .when(name.str.contains(_CONTROL.pattern)).then(pl.lit(_CONTROL_IN_NAME))
+        .when((mode // 4096) % 16 == 0o12).then(pl.lit(_SYMLINK))
+        .when(pl.col("flag_bits") % 2 == 1).then(pl.lit(_ENCRYPTED))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     rows = table.with_row_index("_row").with_columns(
@@ -384,8 +389,7 @@ def validate(table: pl.DataFrame, *, max_members: int,
         firsts = cands.filter(first).select("_fold", _first=pl.col("filename"))
         colliding = cands.filter(~first).join(firsts, on="_fold", how="left",
                                               maintain_order="left")
-        messages = [f"member name collides with {other_name!r} (same after NFC/case folding)"
-                    for other_name in colliding["_first"].to_list()]
+        messages = [_collision(other_name) for other_name in colliding["_first"].to_list()]
         rows = rows.update(
             colliding.select("_row", _problem=pl.Series(messages, dtype=pl.String)),
             on="_row", how="left")
@@ -414,5 +418,5 @@ def _check_spans(table: pl.DataFrame) -> None:
         i = int(hits[0])
         name_a, name_b = spans["name"][i], spans["name"][i + 1]
         if bad["same"][i]:
-            raise UnsafeArchiveError(f"entries share one local header ({name_a!r})", name_b)
-        raise UnsafeArchiveError(f"entry overlaps the data of {name_a!r}", name_b)
+            raise UnsafeArchiveError(_shared_header(name_a), name_b)
+        raise UnsafeArchiveError(_overlap(name_a), name_b)
