@@ -39,13 +39,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final, cast
+from typing import IO, Any, Final
 
 import polars as pl
 from isal import isal_zlib
 
 from orgnet.exceptions import InputError
 from orgnet.importers._base import ImportBuilder
+from orgnet.importers._io import _ISAL_ERROR
 
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
@@ -80,9 +81,6 @@ _CHUNK: Final = 1024 * 1024
 _LOCAL_HEADER: Final = struct.Struct("<4s5H3L2H")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE: Final = re.compile(r"^[A-Za-z]:")
-
-
-_ISAL_ERROR: Final = cast("type[Exception]", isal_zlib.error)
 
 #: Read zip directories with :mod:`orgnet.importers._zipdir` (else always with ``zipfile``).
 _COLUMNAR_DIRECTORY = True

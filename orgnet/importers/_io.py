@@ -41,6 +41,7 @@ class JsonRecordError(ValueError):
     """One JSON record is malformed (the reader goes on with the next)."""
 
 
+#: ISA-L's error class (typed for ``except``; also used by :mod:`orgnet.importers._archive`).
 _ISAL_ERROR: Final = cast("type[Exception]", isal_zlib.error)
 
 
