@@ -58,6 +58,18 @@ _TS_RE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 _TS_FMT: Final = "%Y-%m-%dT%H:%M:%SZ"
 #: Python's ``str.strip()`` whitespace is Rust's ``\s`` plus U+001C..U+001F.
 _NOT_BLANK: Final = r"[^\s\x1c-\x1f]"
+
+
+def _iov_max() -> int:
+    """Buffers per ``writev`` call (``IOV_MAX``: 1024 on Linux and macOS)."""
+    try:
+        n = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):
+        return 16
+    return min(n, 1024) if n > 0 else 16
+
+
+_IOV_MAX: Final = _iov_max()
 _TMP: Final = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 _REVIEW_KINDS: Final = {
     "APPROVED": "review_approved",
@@ -172,7 +184,8 @@ def parse_items(con: Any, raws: Sequence[bytes | None]) -> pl.DataFrame:
 
 
 def _rewrite(blob: bytes) -> bytes:
-    """Perceval's placeholders for empty lists and profiles, as the reference path reads them.
+    """Perceval's placeholders for empty lists and profiles, as the reference path reads them
+    (one line at a time: replacing in 3 KB lines is cheaper than in the 64 MB batch).
 
     ``"review_comments_data":{}`` becomes ``[]`` and ``"merged_by_data":[]`` ``null``. The quote
     before the colon of a match cannot be inside a string (it would be escaped there), so a
@@ -182,6 +195,22 @@ def _rewrite(blob: bytes) -> bytes:
     for old, new in _REWRITES:
         blob = blob.replace(old, new)  # the same object when there is nothing to replace
     return blob
+
+
+def _write_lines(fd: int, lines: list[bytes]) -> None:
+    """Write each line and a line end to ``fd`` by ``writev``, without joining them first.
+
+    The batch is copied once, by the kernel (joining 64 MB and writing the result cost a
+    copy more, on a machine where a copy runs at about 2.5 GB/s).
+    """
+    pieces = [piece for line in lines for piece in (line, b"\n")]
+    for k in range(0, len(pieces), _IOV_MAX):
+        chunk = pieces[k:k + _IOV_MAX]
+        done = os.writev(fd, chunk)
+        if done < sum(map(len, chunk)):  # a short write: the rest of the chunk one by one
+            view = memoryview(b"".join(chunk))[done:]
+            while view:
+                view = view[os.write(fd, view):]
 
 
 def _trailing_commas(lines: list[bytes]) -> list[bool]:
@@ -200,15 +229,11 @@ def _trailing_commas(lines: list[bytes]) -> list[bool]:
 
 def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int]
                  ) -> pl.DataFrame | None:
-    blob = _rewrite(b"\n".join([raws[i] for i in group]))  # type: ignore[misc]
     # The batch holds text: unlinked before DuckDB reads it through the open descriptor.
     fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-github-", dir=_TMP)
     linked = True
     try:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view):]
-        del view, blob
+        _write_lines(fd, [_rewrite(raws[i]) for i in group])  # type: ignore[arg-type]
         source = f"/proc/self/fd/{fd}"
         if os.path.exists(source):
             os.unlink(path)

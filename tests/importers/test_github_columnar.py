@@ -279,6 +279,33 @@ def test_shared_events_without_reference_plans(tmp_path: Path,
     assert_same(ref, new)
 
 
+@pytest.mark.parametrize("short", [False, True])
+def test_batch_written_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short: bool) -> None:
+    """The lines reach DuckDB's file whole and in order, in chunks of ``_IOV_MAX`` buffers,
+    also when ``writev`` writes less than it was given."""
+    import os
+
+    lines = [b"x" * (n % 7) + str(n).encode() for n in range(3000)]
+    real = os.writev
+    calls: list[int] = []
+
+    def writev(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        if short:  # half of the first buffer only
+            return os.write(fd, bytes(buffers[0][: max(1, len(buffers[0]) // 2)]))
+        return real(fd, buffers)
+
+    monkeypatch.setattr(github_fast.os, "writev", writev)
+    path = tmp_path / "out"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        github_fast._write_lines(fd, lines)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"".join(line + b"\n" for line in lines)
+    assert len(calls) == -(-2 * len(lines) // github_fast._IOV_MAX) and max(calls) <= 1024
+
+
 @pytest.mark.parametrize("invalid_utf8", [False, True])
 def test_trailing_commas_take_the_reference_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  invalid_utf8: bool) -> None:
