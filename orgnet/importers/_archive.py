@@ -252,8 +252,11 @@ _ONE_GO_MEMBER: Final = 64 << 20
 #: :meth:`SafeArchive.read_many` reads members with one positional read per span of the file
 #: of up to this many bytes ...
 _SPAN_BYTES: Final = 8 << 20
-#: ... when each starts at most this many bytes past the estimated end of the one before
-#: (each span's end is estimated with this many bytes of extra fields).
+#: ... when each starts at most this many bytes past the estimated end of the span so far.
+#: That estimate (:func:`_span_end`) already allows this many bytes of extra fields and 4 bytes
+#: a name character, so the room left past the real end of a member whose local header has no
+#: extra field is twice this (2 KiB) plus its unused name allowance (3 bytes a character of an
+#: ASCII name).
 _SPAN_GAP: Final = 1024
 
 
@@ -741,8 +744,8 @@ class SafeArchive:
                 out.append(self._read_or_error(names[k]))
                 k += 1
                 continue
-            # A span: the members after this one in increasing file order, each starting
-            # close to the estimated end of the one before, up to _SPAN_BYTES in all.
+            # A span: the members after this one in increasing file order, each starting at
+            # most _SPAN_GAP past the estimated end of the span so far, up to _SPAN_BYTES.
             start, stop = off, _span_end(rows[k])
             j = k + 1
             while j < n:
@@ -772,7 +775,6 @@ class SafeArchive:
                     out.append(exc)
                     continue
                 out.append(data)
-            span = None
             k = j
         return out
 
