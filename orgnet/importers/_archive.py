@@ -24,6 +24,7 @@ and never followed.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import lzma
@@ -139,11 +140,21 @@ class _ListedInfos(Mapping[str, zipfile.ZipInfo]):
     """Member name -> ``ZipInfo`` from a listing; each ``ZipInfo`` is built when first used."""
 
     def __init__(self, table: pl.DataFrame) -> None:
-        self._keys: list[str] = table["key"].to_list()
-        self._index = {k: i for i, k in enumerate(self._keys)}
+        self._table_keys = table.get_column("key")
         # The fields stay in the frame: a process reads its shard's members only.
         self._fields = table.select(_LISTED_FIELDS)
         self._built: dict[str, zipfile.ZipInfo] = {}
+
+    @functools.cached_property
+    def _keys(self) -> list[str]:
+        # Built when first needed: a process that only checks it was given this listing
+        # (the shard plan) does not pay for an index of every member.
+        keys: list[str] = self._table_keys.to_list()
+        return keys
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self._keys)}
 
     def __getitem__(self, key: str) -> zipfile.ZipInfo:
         info = self._built.get(key)

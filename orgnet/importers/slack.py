@@ -276,20 +276,66 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
     its index of members): about 2 s per shard for a 677,000-member export, and growing with
     it. The shards read exactly what they would with the whole listing (shard 0 also reports
     the archive's problems and the members outside the layout, over all members).
+
+    The plan is made column-wise on the listing's table when every member name is printable
+    ASCII (where polars' regex engine and ``re`` read ``_DAY_FILE`` alike), else member by
+    member as a shard would make it.
     """
     with SafeArchive(path, listing=listing) as archive:
         if not archive.listed_from(listing):
             return [listing] * n_shards
-        days, _ignored = _day_files(archive)
-        sizes = _folder_sizes(archive, days)
-        out = [listing]
         keys = listing.table.get_column("key")
-        top = ~keys.str.contains("/", literal=True)
-        for index in range(1, n_shards):
-            folders = _shard_folders(archive, days, index, n_shards, sizes)
-            members = pl.Series([m for f in folders for m in days[f]], dtype=pl.String)
-            table = listing.table.filter(top | keys.is_in(members.implode()))
-            out.append(dataclasses.replace(listing, table=table, folders=tuple(folders)))
+        plan = _plan_columnar(listing.table, n_shards)
+        if plan is None:
+            days, _ignored = _day_files(archive)
+            folders = sorted(days)
+            shard_of = _shard_indexes(_folder_sizes(archive, days), n_shards)
+            where = {m: k for f, k in zip(folders, shard_of, strict=True) for m in days[f]}
+            plan = (folders, shard_of,
+                    pl.Series([where.get(m) for m in keys.to_list()], dtype=pl.Int64))
+    folders, shard_of, row_shard = plan
+    out = [listing]
+    top = ~keys.str.contains("/", literal=True)
+    for index in range(1, n_shards):
+        table = listing.table.filter(top | (row_shard == index).fill_null(False))
+        mine = tuple(f for f, k in zip(folders, shard_of, strict=True) if k == index)
+        out.append(dataclasses.replace(listing, table=table, folders=mine))
+    return out
+
+
+def _plan_columnar(
+    table: pl.DataFrame, n_shards: int
+) -> tuple[list[str], list[int], pl.Series] | None:
+    """The shard plan from the listing's table: sorted folders, the shard of each (as
+    :func:`_day_files`, :func:`_folder_sizes` and :func:`_shard_indexes` give them) and the
+    shard of each row's member (null: not a day file); ``None`` when a member name is not all
+    printable ASCII."""
+    keys = table.get_column("key")
+    if keys.str.contains(r"[^\x20-\x7e]").any():
+        return None
+    day = table.select(
+        pl.when(~pl.col("key").str.starts_with("__MACOSX/"))
+        .then(pl.col("key").str.extract(_DAY_FILE.pattern, 1)).alias("folder"),
+        pl.col("file_size"),
+    )
+    sizes = (day.drop_nulls("folder").group_by("folder")
+             .agg((pl.col("file_size").sum() + 1).alias("size")).sort("folder"))
+    folders: list[str] = sizes.get_column("folder").to_list()
+    shard_of = _shard_indexes(sizes.get_column("size").to_list(), n_shards)
+    assigned = pl.DataFrame({"folder": folders, "shard": shard_of},
+                            schema={"folder": pl.String, "shard": pl.Int64})
+    row_shard = day.select("folder").join(assigned, on="folder", how="left",
+                                          maintain_order="left").get_column("shard")
+    return folders, shard_of, row_shard
+
+
+def _shard_indexes(sizes: list[int], n_shards: int) -> list[int]:
+    """The shard of each folder (sorted) by claimed size: the one its midpoint falls in."""
+    total = sum(sizes)
+    out, acc = [], 0
+    for size in sizes:
+        out.append(int((acc + size / 2) * n_shards // total))
+        acc += size
     return out
 
 
@@ -304,14 +350,9 @@ def _shard_folders(
         return folders
     if sizes is None:
         sizes = _folder_sizes(archive, days)
-    total = sum(sizes)
-    out, acc = [], 0
-    for folder, size in zip(folders, sizes, strict=True):
-        # A folder goes to the shard its midpoint falls in: every folder in exactly one shard.
-        if int((acc + size / 2) * n_shards // total) == index:
-            out.append(folder)
-        acc += size
-    return out
+    # A folder goes to the shard its midpoint falls in: every folder in exactly one shard.
+    return [f for f, k in zip(folders, _shard_indexes(sizes, n_shards), strict=True)
+            if k == index]
 
 
 def _folder_sizes(archive: SafeArchive, days: dict[str, list[str]]) -> list[int]:

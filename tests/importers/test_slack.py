@@ -434,3 +434,51 @@ def test_planned_shard_listings_merge_to_the_serial_result(
     os.utime(z, ns=(1, 1))
     results = [import_slack(z, shard=(i, n_shards), listing=parts[i]) for i in range(n_shards)]
     _same_result(merge_results(results), serial)
+
+
+@pytest.mark.parametrize("non_ascii", [False, True])
+def test_shard_plan_column_wise_equals_member_wise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    non_ascii: bool) -> None:
+    """``shard_listings`` plans on the listing's table with polars when every name is printable
+    ASCII; the listings equal those of the member-by-member plan, name edge cases included."""
+    import zipfile
+
+    from orgnet.importers import slack
+    from orgnet.importers._archive import SafeArchive
+
+    names = ["users.json", "channels.json", "top.json", "extra/notes.txt",
+             "__MACOSX/general/2024-05-01.json", "a/b/2024-05-01.json", "a/2024-5-01.json",
+             "x/2024-05-01.jsonx", "x/2024-05-01.json.bak", "Z-dm/2024-05-03.json",
+             "__MACOSX/2024-05-01.json"]
+    names += [f"{c}/2024-05-{d:02d}.json" for c in ("general", "random", "dev", "a_b", "Q")
+              for d in range(1, 2 + len(c))]
+    names += [f"e{k}/2024-05-01.json" for k in range(12)]  # empty: each folder counts 1 byte
+    if non_ascii:  # Arabic-Indic digits are \d to re; such names take the member-wise plan
+        names += ["caf\u00e9/2024-05-01.json", "y/\u0661\u0662\u0663\u0664-05-01.json"]
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for k, name in enumerate(names):
+            zf.writestr(name, b"[]" if name.endswith("s.json") and "/" not in name
+                        else b"" if name.startswith("e") else b" " * (k % 3))
+    with SafeArchive(z) as archive:
+        listing = archive.listing()
+        days, _ignored = slack._day_files(archive)
+        sizes = slack._folder_sizes(archive, days)
+    assert (slack._plan_columnar(listing.table, 3) is None) == non_ascii
+    for n in (2, 3, 4):
+        plan = slack._plan_columnar(listing.table, n)
+        if plan is not None:  # the same folders, members and shards as the member-wise plan
+            folders, shard_of, row_shard = plan
+            assert folders == sorted(days) and shard_of == slack._shard_indexes(sizes, n)
+            where = {m: k for f, k in zip(folders, shard_of, strict=True) for m in days[f]}
+            assert row_shard.to_list() == [where.get(m) for m in listing.table["key"]]
+            assert len(set(shard_of)) == n
+        got = slack.shard_listings(z, listing, n)
+        with monkeypatch.context() as m:
+            m.setattr(slack, "_plan_columnar", lambda table, n_shards: None)
+            want = slack.shard_listings(z, listing, n)
+        assert [p.folders for p in got] == [p.folders for p in want]
+        assert all(g.table.equals(w.table) for g, w in zip(got, want, strict=True))
+        planned = sorted(f for p in got[1:] for f in p.folders or ())
+        assert "__MACOSX" not in planned and "x" not in planned and "extra" not in planned
+        assert sum(len(p.folders or ()) for p in got[1:]) > 0
