@@ -12,6 +12,7 @@ so that records, identities and name counts must stay in step across blocks.
 from __future__ import annotations
 
 import gzip
+import itertools
 import random
 import re
 from pathlib import Path
@@ -46,14 +47,17 @@ def rec(sha: str, *, an: str = "Ana", ae: str = "ana@example.com", a_name: str |
 
 
 def both(monkeypatch: pytest.MonkeyPatch, path: Path, *, duckdb_min: int = 0,
-         **kw: Any) -> tuple[ImportResult, ImportResult, int]:
+         max_runs: int | None = 10**9, **kw: Any) -> tuple[ImportResult, ImportResult, int]:
     """(reference, columnar, records read column-wise); event ids hashed in DuckDB
-    from ``duckdb_min`` events of a block on, in Python below.
+    from ``duckdb_min`` events of a block on, in Python below. With ``max_runs`` (default: no
+    limit, so that short runs of plain records are read column-wise too) as ``_MAX_RUNS``.
 
     The records read column-wise are those begun with ``ImportBuilder.begin_many`` (the
     reference path begins its records one by one), so a columnar path that hands every record
     to the reference path counts 0."""
     monkeypatch.setattr(_git_fast, "_DUCKDB_MIN", duckdb_min)
+    if max_runs is not None:
+        monkeypatch.setattr(_git_fast, "_MAX_RUNS", max_runs)
     monkeypatch.setattr(git, "_FAST", False)
     ref = git.import_git(path, **kw)
     monkeypatch.setattr(git, "_FAST", True)
@@ -318,6 +322,84 @@ def test_tables_in_the_reference_order(tmp_path: Path, monkeypatch: pytest.Monke
     path = write(tmp_path / "o.gitlog", parts)
     ref, new, taken = both(monkeypatch, path)
     assert taken == 2
+    assert_same(ref, new)
+
+
+def not_plain(k: int) -> str:
+    """A record the columnar path leaves to the reference path (of a kind chosen by ``k``)."""
+    an, ae = PEOPLE[k % len(PEOPLE)]
+    odd: dict[str, Any] = [
+        {"ad": "2024-03-02T09:00:00"},                               # no offset: repaired
+        {"trailers": ("Signed-off-by: Ana",)},                       # no e-mail: flagged
+        {"numstat": ("1\t2\tsrc/a.py", "x\ty")},                     # a stray line
+        {"parents": "xyz"},                                          # rejected
+        {"cd": "2024-02-30T09:00:00+00:00"},                         # no such day: rejected
+        {"subject": "a\x1fb"},                                       # a stray US: flagged
+    ][k % 6]
+    return rec(sha_of(7000 + k), an=an, ae=ae, **odd)
+
+
+def _alternating(n_runs: int, rng: random.Random, length: int = 1) -> list[str | bytes]:
+    """``n_runs`` runs of ``length`` plain() commits, each run followed by a record of the
+    reference path."""
+    parts: list[str | bytes] = []
+    for k in range(n_runs):
+        parts += [plain(length * k + j, rng) for j in range(length)]
+        parts.append(not_plain(k))
+    return parts
+
+
+@pytest.mark.parametrize("options", [{}, {"review_pattern": "bors"}, {"until": "2024-03-10"}])
+def test_alternating_log_goes_to_the_reference_path(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    options: dict[str, Any]) -> None:
+    # Plain and odd commits alternate: more than _MAX_RUNS runs of one plain commit, each
+    # worth less than its frames, so the whole block is read by the reference path.
+    n_runs = 3 * _git_fast._MAX_RUNS
+    path = write(tmp_path / "alt.gitlog", _alternating(n_runs, random.Random(23)))
+    ref, new, taken = both(monkeypatch, path, max_runs=None, **options)
+    assert ref.counts.read >= 2 * n_runs
+    assert taken == 0
+    assert_same(ref, new)
+
+
+def test_few_runs_stay_column_wise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As many runs as _MAX_RUNS, however short: read column-wise.
+    n_runs = _git_fast._MAX_RUNS
+    path = write(tmp_path / "few.gitlog", _alternating(n_runs, random.Random(29), length=2))
+    ref, new, taken = both(monkeypatch, path, max_runs=None)
+    assert taken == 2 * n_runs
+    assert_same(ref, new)
+
+
+@pytest.mark.parametrize("block", [6000, 20_000, 1 << 20])
+@pytest.mark.parametrize("options", [{}, {"review_pattern": "bors"}, {"since": "2024-03-08"}])
+def test_short_runs_go_to_the_reference_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             block: int, options: dict[str, Any]) -> None:
+    # Runs of 1 to 9 plain commits between odd ones; with more than 3 runs in a block, those
+    # shorter than 5 take the reference path. Identities and names are shared by both paths.
+    rng = random.Random(31)
+    review = re.compile(git.BORS_PATTERN) if "review_pattern" in options else None
+    parts: list[str | bytes] = []
+    is_plain: list[bool] = []  # per record: read column-wise unless its run is short
+    n = 0
+    for k in range(40):
+        for _ in range(rng.randrange(1, 10)):
+            text = plain(n, rng)
+            parts.append(text)
+            is_plain.append(review is None or not review.search(text.split(US)[10]))
+            n += 1
+        parts.append(not_plain(k))
+        is_plain.append(False)
+    path = write(tmp_path / "runs.gitlog", parts)
+    monkeypatch.setattr(_git_fast, "BLOCK_BYTES", block)
+    monkeypatch.setattr(_git_fast, "_MIN_RUN", 5)
+    ref, new, taken = both(monkeypatch, path, max_runs=3, **options)
+    runs = [len(list(group)) for plain_, group in itertools.groupby(is_plain) if plain_]
+    assert len(runs) > 3 and min(runs) < 5 <= max(runs)
+    if block == 1 << 20:  # one block: exactly the runs of 5 or more
+        assert taken == sum(length for length in runs if length >= 5)
+    assert 0 < taken < sum(runs)
     assert_same(ref, new)
 
 
