@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from orgnet.exceptions import InputError
@@ -256,7 +256,11 @@ def test_readable_crafted_archives_are_read(tmp_path: Path, data: bytes, max_mem
     that declines too readily fails here, while test_crafted_archives_match_zipfile would pass."""
     path = tmp_path / "readable.zip"
     path.write_bytes(data)
-    assert _zipfile_reads(path)
+    # Random names and extra fields can end the central directory with bytes zipfile takes
+    # for a zip64 locator ("PK\x06\x07" 20 bytes before the end record): such an archive is
+    # not of the readable kind (rare; read_directory must then decline or match, as checked
+    # by test_crafted_archives_match_zipfile).
+    assume(_zipfile_reads(path))
     got = _check(path, max_members=max_members, max_name_length=max_name_length,
                  must_read=True)
     assert got is not None
