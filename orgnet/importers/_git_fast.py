@@ -36,19 +36,26 @@ The commit subject is only matched against ``review_pattern``; no commit text is
 from __future__ import annotations
 
 import bisect
-import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import repeat
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, Any, Final
 
 import polars as pl
 
-from orgnet.importers._base import event_ids
+from orgnet.importers._base import Identity, event_ids
 
-if TYPE_CHECKING:
-    from orgnet.importers.git import _Parser
+# The rules are the reference importer's; it imports this module only when it runs.
+from orgnet.importers.git import (
+    _HEADER_AT,
+    CREDIT_TRAILERS,
+    SKIP_WINDOW,
+    _Parser,
+    _rename_target,
+    _unquote_c,
+    git_identity,
+)
 
 __all__ = ["BLOCK_BYTES", "read_log"]
 
@@ -66,7 +73,6 @@ _MIN_RUN: Final = 128
 
 _RS: Final = b"\x1e"
 _RS_CRC: Final = zlib.crc32(_RS)
-_HEADER_AT: Final = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?\x1f")
 _HEX: Final = r"[0-9a-f]{40}(?:[0-9a-f]{24})?"
 _START_RE: Final = rf"^{_HEX}\x1f"
 _SHA_RE: Final = rf"^({_HEX})\x1f"
@@ -119,7 +125,7 @@ def _texts(block: bytes, pieces: list[bytes]) -> pl.Series:
 
 
 def _lookup(values: pl.Series, fn: Callable[[Any], Any], name: str,
-            dtype: Any = pl.Object) -> pl.DataFrame:
+            dtype: Any) -> pl.DataFrame:
     """``fn`` applied in Python once per distinct value: a frame ``(value, name)`` to join."""
     uniq = values.unique()
     out = [fn(v) for v in uniq.to_list()]
@@ -252,8 +258,6 @@ class _Block:
         tr = tr.with_columns(kv.struct.field("field_0").alias("ktext"),
                              kv.struct.field("field_1").alias("val")).filter(
             pl.col("val").is_not_null() & (pl.col("line") != ""))
-        from orgnet.importers.git import CREDIT_TRAILERS
-
         def spec(k: str) -> str | None:
             hit = CREDIT_TRAILERS.get(k.strip().casefold())
             return None if hit is None else f"{hit[0]}\x00{hit[1]}"
@@ -299,8 +303,6 @@ class _Block:
         ns = ns.with_columns(quoted.alias("quoted"), renamed.alias("renamed"))
         odd = ns.filter(pl.col("quoted") | pl.col("renamed"))
         if odd.height:
-            from orgnet.importers.git import _rename_target, _unquote_c
-
             def fix(v: dict[str, Any]) -> str:
                 return str(_unquote_c(v["path"]) if v["quoted"] else _rename_target(v["path"]))
 
@@ -332,13 +334,19 @@ class _Block:
         ns = ns.join(kp, on="p", how="semi", maintain_order="left")
         self.renames = int(ns.get_column("renamed").sum())
 
-        # Identities: key ids -> identity ids, without registering (done in file order).
+        # Identities: key ids -> identity ids, without registering (done in file order, with
+        # the identities made here).
         key_list = list(keys)
         people = parser._people
-        from orgnet.importers.git import git_identity
-
-        iids = [hit[0] if (hit := people.get(k)) is not None else git_identity(*k)[0].identity_id
-                for k in key_list]
+        iids: list[str] = []
+        self.idents: dict[int, tuple[Identity, str | None]] = {}
+        for k, pair in enumerate(key_list):
+            hit = people.get(pair)
+            if hit is None:
+                made = self.idents[k] = git_identity(*pair)
+                iids.append(made[0].identity_id)
+            else:
+                iids.append(hit[0])
         self.key_list = key_list
         id_frame = pl.DataFrame({"kid": pl.Series(range(len(key_list)), dtype=pl.Int64),
                                  "iid": pl.Series(iids, dtype=pl.String)})
@@ -563,7 +571,7 @@ def _emit_block(parser: _Parser, blk: _Block, line_base: int, cons: list[Any]) -
         while reg < len(first_p) and first_p[reg] < p:
             key = key_list[first_kid[reg]]
             if key not in people:
-                iid, display = parser.register(*key)
+                iid, display = parser.register(*key, known=blk.idents[first_kid[reg]])
                 if display is not None:
                     names[iid][display] += 0  # the name's place among the person's names
             reg += 1
@@ -573,8 +581,6 @@ def _emit_block(parser: _Parser, blk: _Block, line_base: int, cons: list[Any]) -
             return
         statuses = ["skipped" if s else "ok" for s in blk.plain_skip[lo:hi]]
         n_skip = statuses.count("skipped")
-        from orgnet.importers.git import SKIP_WINDOW
-
         first = b.begin_many(statuses, Counter({SKIP_WINDOW: n_skip}) if n_skip else None)
         recs = pl.DataFrame({"p": pl.Series(plain_p[lo:hi], dtype=pl.Int64),
                              "_rec": pl.Series(range(first, first + hi - lo), dtype=pl.Int64)})

@@ -482,9 +482,13 @@ class _Parser:
         self.reviews = 0
 
     # identities -------------------------------------------------------------------------
-    def register(self, name: str, email: str) -> tuple[str, str | None]:
-        """First sight of a git person (already mailmapped): register it; its name is not counted."""
-        ident, display = git_identity(name, email)
+    def register(self, name: str, email: str, *,
+                 known: tuple[Identity, str | None] | None = None) -> tuple[str, str | None]:
+        """First sight of a git person (already mailmapped): register it; its name is not counted.
+
+        ``known``: ``git_identity(name, email)`` when the caller has it already.
+        """
+        ident, display = git_identity(name, email) if known is None else known
         iid = self.b.identity(ident)
         hit = self._people[(name, email)] = (iid, display)
         if iid not in self._names:

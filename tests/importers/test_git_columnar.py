@@ -403,6 +403,26 @@ def test_short_runs_go_to_the_reference_path(tmp_path: Path, monkeypatch: pytest
     assert_same(ref, new)
 
 
+def test_each_identity_made_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The columnar path makes a new person's identity once: to build the rows, then to register.
+    people = [(f"P{k}", f"p{k}@example.com") for k in range(20)]
+    path = write(tmp_path / "p.gitlog", [rec(sha_of(k + 1), an=n, ae=e)
+                                         for k, (n, e) in enumerate(people)])
+    made: list[tuple[str, str]] = []
+    original = git.git_identity
+
+    def spy(name: str, email: str) -> Any:
+        made.append((name, email))
+        return original(name, email)
+
+    monkeypatch.setattr(git, "git_identity", spy)
+    monkeypatch.setattr(_git_fast, "git_identity", spy)
+    ref, new, taken = both(monkeypatch, path)
+    assert taken == len(people)
+    assert sorted(made) == sorted(people + people)  # once per path (reference, columnar)
+    assert_same(ref, new)
+
+
 def _random_record(rng: random.Random, n: int) -> tuple[str, str | bytes]:
     """``("plain", a plain() commit)``, ``("odd", one of ODDITIES)`` or ``("damaged", ...)``."""
     roll = rng.random()
