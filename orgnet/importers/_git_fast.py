@@ -89,21 +89,26 @@ _KEY: Final = {"name": pl.String, "email": pl.String}
 
 def _blocks(fh: IO[bytes]) -> Iterator[bytes]:
     """The stream in blocks; every block but the first starts with a record start."""
-    buf = b""
+    buf = bytearray()
+    checked = 0  # buf[1:checked] holds no record start: each byte is looked at once
     while True:
         chunk = fh.read(BLOCK_BYTES)
         if not chunk:
             break
-        buf = buf + chunk if buf else chunk
+        buf += chunk
         # The last record start with enough bytes after it to be sure it is one.
-        i = buf.rfind(_RS, 0, max(len(buf) - 65, 0))
+        end = max(len(buf) - 65, 0)
+        i = buf.rfind(_RS, checked, end)
         while i > 0 and _HEADER_AT.match(buf, i + 1) is None:
-            i = buf.rfind(_RS, 0, i)
+            i = buf.rfind(_RS, checked, i)
         if i > 0:
-            yield buf[:i]
-            buf = buf[i:]
+            yield bytes(buf[:i])
+            del buf[:i]
+            checked = end - i
+        else:
+            checked = end
     if buf:
-        yield buf
+        yield bytes(buf)
 
 
 def _texts(block: bytes, pieces: list[bytes]) -> pl.Series:

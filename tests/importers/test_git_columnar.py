@@ -12,6 +12,7 @@ so that records, identities and name counts must stay in step across blocks.
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import random
 import re
@@ -421,6 +422,71 @@ def test_each_identity_made_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert taken == len(people)
     assert sorted(made) == sorted(people + people)  # once per path (reference, columnar)
     assert_same(ref, new)
+
+
+def _blocks_as_before(data: bytes, size: int) -> list[bytes]:
+    """_git_fast._blocks as it was (rescanning the buffer from its start on every read)."""
+    out, buf, pos = [], b"", 0
+    while pos < len(data):
+        buf, pos = buf + data[pos:pos + size], pos + size
+        i = buf.rfind(b"\x1e", 0, max(len(buf) - 65, 0))
+        while i > 0 and re.match(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?\x1f", buf[i + 1:]) is None:
+            i = buf.rfind(b"\x1e", 0, i)
+        if i > 0:
+            out.append(buf[:i])
+            buf = buf[i:]
+    return [*out, buf] if buf else out
+
+
+class _CountingPattern:
+    def __init__(self, pattern: re.Pattern[bytes]) -> None:
+        self.pattern, self.calls = pattern, 0
+
+    def match(self, *args: Any) -> re.Match[bytes] | None:
+        self.calls += 1
+        return self.pattern.match(*args)
+
+
+@pytest.mark.parametrize("size", [50, 300, 4000, 1 << 20])
+def test_blocks_look_at_each_record_start_once(monkeypatch: pytest.MonkeyPatch,
+                                               size: int) -> None:
+    # Long stretches without a record start (RS bytes that start none: text, an RS inside a
+    # subject, a cut-off hash) between records, some longer than a block.
+    rng = random.Random(size)
+    parts: list[bytes] = [b"text before\x1e\x1e\n"]
+    for k in range(60):
+        roll = rng.random()
+        if roll < 0.4:
+            parts.append(plain(k, rng).encode())
+        elif roll < 0.7:
+            parts.append(b"".join(rng.choice([b"\x1e", b"\x1eabc", b"\x1e" + b"f" * 39 + b"\x1f",
+                                              b"junk\n", b"\x1e" + b"a" * 40])
+                                  for _ in range(rng.randrange(1, 400))))
+        else:
+            parts.append(rec(sha_of(k), subject="\x1e" * rng.randrange(1, 300)).encode())
+    data = b"".join(parts)
+    counting = _CountingPattern(_git_fast._HEADER_AT)
+    monkeypatch.setattr(_git_fast, "BLOCK_BYTES", size)
+    monkeypatch.setattr(_git_fast, "_HEADER_AT", counting)
+    blocks = list(_git_fast._blocks(io.BytesIO(data)))
+    assert blocks == _blocks_as_before(data, size)
+    assert len(blocks) > (1 if size < 1 << 20 else 0)
+    assert counting.calls <= data.count(b"\x1e")
+
+
+def test_blocks_cut_where_they_did() -> None:
+    # Every read size from 1 to 700 bytes over records and stretches without a record start:
+    # a record start at each position of a read (the last 65 bytes too) is met.
+    rng = random.Random(37)
+    parts = [plain(k, rng).encode() for k in range(4)]
+    for k in range(60):  # record starts of short records (all the splitting looks at)
+        parts.append(b"\x1e" + sha_of(k).encode() + b"\x1f" + b"x" * rng.randrange(90)
+                     + rng.choice([b"", b"\x1e-\x1e", b"\x1e" + b"b" * 40 + b"\n"]))
+    data = b"".join(parts)
+    for size in range(1, 700):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_git_fast, "BLOCK_BYTES", size)
+            assert list(_git_fast._blocks(io.BytesIO(data))) == _blocks_as_before(data, size), size
 
 
 def _random_record(rng: random.Random, n: int) -> tuple[str, str | bytes]:
