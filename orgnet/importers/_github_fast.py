@@ -35,6 +35,7 @@ reference parser refuses the whole item for it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import tempfile
@@ -53,7 +54,9 @@ __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "
 
 #: Raw bytes of JSON lines parsed per DuckDB call.
 BATCH_BYTES: Final = 64 << 20
-_TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]")
+#: What DuckDB reads and the reference parser refuses, in a line that is otherwise JSON: a
+#: trailing comma, and a vertical tab or form feed (blank to DuckDB, not JSON whitespace).
+_TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]|[\x0b\x0c]")
 _TS_RE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 _TS_FMT: Final = "%Y-%m-%dT%H:%M:%SZ"
 #: Python's ``str.strip()`` whitespace is Rust's ``\s`` plus U+001C..U+001F.
@@ -210,11 +213,15 @@ def _write_lines(fd: int, lines: list[bytes]) -> None:
         if done < sum(map(len, chunk)):  # a short write: the rest of the chunk one by one
             view = memoryview(b"".join(chunk))[done:]
             while view:
-                view = view[os.write(fd, view):]
+                written = os.write(fd, view)
+                if written <= 0:  # never on tmpfs or a disk (they raise ENOSPC); no endless loop
+                    raise OSError(errno.ENOSPC, "no space left for the batch", _TMP)
+                view = view[written:]
 
 
 def _trailing_commas(lines: list[bytes]) -> list[bool]:
-    """Whether each line has a comma before a closing bracket (``_TRAILING_COMMA``).
+    """Whether each line has a comma before a closing bracket, a vertical tab or a form feed
+    (``_TRAILING_COMMA``).
 
     Searched by polars' regex engine over the lines as one column (about 15 times faster than
     ``re`` over the joined batch); a batch with invalid UTF-8, which polars cannot read as

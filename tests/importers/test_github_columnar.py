@@ -306,30 +306,48 @@ def test_batch_written_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sh
     assert len(calls) == -(-2 * len(lines) // github_fast._IOV_MAX) and max(calls) <= 1024
 
 
+def test_batch_write_that_writes_nothing_raises(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that makes no progress is an error (ENOSPC), not an endless loop."""
+    import os
+
+    monkeypatch.setattr(github_fast.os, "writev", lambda fd, buffers: 0)
+    monkeypatch.setattr(github_fast.os, "write", lambda fd, data: 0)
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="no space left"):
+            github_fast._write_lines(fd, [b"{}"])
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.parametrize("invalid_utf8", [False, True])
 def test_trailing_commas_take_the_reference_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  invalid_utf8: bool) -> None:
     """DuckDB accepts a trailing comma, the reference parser refuses the line. The lines are
     searched as one polars column, or line by line when the batch is not all UTF-8."""
-    raw = [json.dumps(_pr(n), separators=(",", ":")).encode() for n in range(1, 6)]
+    raw = [json.dumps(_pr(n), separators=(",", ":")).encode() for n in range(1, 9)]
     lines = [
         raw[0][:-1] + b",}",
         raw[1].replace(b'"reviews_data":[', b'"reviews_data":[1, \t', 1)
         .replace(b"]", b",\r ]", 1),
         raw[2].replace(b'"body":"PR', b'"body":",] and , } in text PR', 1),  # inside a string
         raw[3],
+        raw[5] + b"\x0b",  # blank to DuckDB, refused by the reference parser
+        raw[6] + b" \x0c",
+        raw[7].replace(b'"number":', b'"number":\x0b', 1),
     ]
     if invalid_utf8:
         lines.append(raw[4].replace(b"acme", b"\xff", 1))
     assert github_fast._trailing_commas(lines) == [
         github_fast._TRAILING_COMMA.search(line) is not None for line in lines]
-    assert github_fast._trailing_commas(lines)[:4] == [True, True, True, False]
+    assert github_fast._trailing_commas(lines)[:7] == [True, True, True, False, True, True, True]
     path = tmp_path / "gh.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     taken = _spy(monkeypatch)
     ref, new_ = _both(monkeypatch, path)
     assert sum(taken) == 1  # only the clean line is plain
-    assert ref.rejects.height == 2 + invalid_utf8  # the string's ",]" is imported
+    assert ref.rejects.height == 5 + invalid_utf8  # the string's ",]" is imported
     assert_same(ref, new_)
 
 

@@ -356,6 +356,15 @@ def _escaped_days() -> dict[str, bytes | list[Any]]:
     days["eng/2024-06-19.json"] = (
         b'[{"type":"message","user":"U01ANA","ts":"1714600077.1","text":"r",'
         b'"reactions":[{"name":"ok","users":\n null}]}]')
+    # a vertical tab or form feed, which DuckDB reads as blank and JSON does not allow
+    for k, (where, byte) in enumerate([("end", b"\x0b"), ("end", b"\x0c"), ("in", b"\x0b"),
+                                       ("head", b"\x0c")]):
+        msg = (b'{"type":"message","user":"U01ANA","ts":"17146001%02d.1","text":"vt"}'
+               % (k + 10))
+        days[f"eng/2024-06-{24 + k}.json"] = (
+            b"[" + msg + b"]" + byte if where == "end" else
+            b"[" + msg + b"," + byte + msg.replace(b'.1"', b'.2"') + b"]" if where == "in" else
+            byte + b"[" + msg + b"]")
     # one bot renamed back and forth: the latest name wins, in message order
     days["eng/2024-06-15.json"] = [
         _msg(80 + i, None, "b", bot_id="B0REN", **({"username": n} if n else {}))
