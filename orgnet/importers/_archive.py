@@ -439,11 +439,15 @@ class SafeArchive:
                   "header_offset": pl.Int64, "compress_size": pl.Int64, "file_size": pl.Int64,
                   "CRC": pl.Int64, "compress_type": pl.Int64, "flag_bits": pl.Int64,
                   "_raw_time": pl.Int64}
+        try:
+            table = pl.DataFrame(columns, schema=schema)
+        except (OverflowError, TypeError) as exc:  # a zip64 field past 2**63 - 1
+            raise ValueError("a member's sizes or offset do not fit a listing") from exc
         return ArchiveListing(
             identity=(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns),
             limits=self._limits(),
             problems=tuple(self.problems),
-            table=pl.DataFrame(columns, schema=schema),
+            table=table,
         )
 
     def listed_from(self, listing: ArchiveListing) -> bool:

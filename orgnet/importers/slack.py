@@ -319,7 +319,9 @@ def _plan_columnar(
         pl.col("file_size"),
     )
     sizes = (day.drop_nulls("folder").group_by("folder")
-             .agg((pl.col("file_size").sum() + 1).alias("size")).sort("folder"))
+             # Int128: claimed sizes are untrusted (zip64 allows 2**63 - 1 each), an Int64
+             # sum could wrap; Python's sum in _folder_sizes is exact
+             .agg((pl.col("file_size").cast(pl.Int128).sum() + 1).alias("size")).sort("folder"))
     folders: list[str] = sizes.get_column("folder").to_list()
     shard_of = _shard_indexes(sizes.get_column("size").to_list(), n_shards)
     assigned = pl.DataFrame({"folder": folders, "shard": shard_of},
@@ -330,11 +332,15 @@ def _plan_columnar(
 
 
 def _shard_indexes(sizes: list[int], n_shards: int) -> list[int]:
-    """The shard of each folder (sorted) by claimed size: the one its midpoint falls in."""
+    """The shard of each folder (sorted) by claimed size: the one its midpoint falls in.
+
+    In integers: with claimed sizes past 2**53 (untrusted, from the zip) floats could put a
+    midpoint at ``total`` and a folder in shard ``n_shards``, which no shard reads.
+    """
     total = sum(sizes)
     out, acc = [], 0
     for size in sizes:
-        out.append(int((acc + size / 2) * n_shards // total))
+        out.append((2 * acc + size) * n_shards // (2 * total))
         acc += size
     return out
 

@@ -482,3 +482,69 @@ def test_shard_plan_column_wise_equals_member_wise(tmp_path: Path, monkeypatch: 
         planned = sorted(f for p in got[1:] for f in p.folders or ())
         assert "__MACOSX" not in planned and "x" not in planned and "extra" not in planned
         assert sum(len(p.folders or ()) for p in got[1:]) > 0
+
+
+def _forged_zip(path: Path, members: list[tuple[str, bytes, int]]) -> None:
+    """A stored zip whose directory claims ``size`` for each member (zip64 past 4 GiB)."""
+    import struct
+    import zlib
+
+    out, cd = bytearray(), bytearray()
+    for name, data, claimed in members:
+        offset, raw, crc = len(out), name.encode(), zlib.crc32(data)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc, len(data),
+                           len(data), len(raw), 0) + raw + data
+        extra = struct.pack("<HHQ", 1, 8, claimed) if claimed >= 0xFFFFFFFF else b""
+        cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0x21, crc,
+                          len(data), 0xFFFFFFFF if extra else claimed, len(raw), len(extra),
+                          0, 0, 0, 0o100644 << 16, offset) + raw + extra
+    start = len(out)
+    out += cd + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(cd),
+                            start, 0)
+    path.write_bytes(bytes(out))
+
+
+@pytest.mark.parametrize("claims", [[(1 << 63) - 1] * 2, [(1 << 63) - 1, (1 << 63) - 1, 1],
+                                    [(1 << 64) - 1]])
+def test_shards_with_huge_claimed_sizes_merge_to_the_serial_result(
+        export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        claims: list[int]) -> None:
+    """Claimed sizes are untrusted: sums past 2**63 (an Int64 would wrap) or 2**53 (floats
+    round) must neither drop a folder from every shard nor differ between the two plans."""
+    from orgnet import pipeline
+    from orgnet.importers import slack
+    from orgnet.importers._archive import SafeArchive
+    from orgnet.importers._base import merge_results
+
+    files = sorted(p for p in export_dir.rglob("*") if p.is_file())
+    members = [(f"0big/2024-05-{k + 1:02d}.json", b"[]", c) for k, c in enumerate(claims)]
+    members += [(p.relative_to(export_dir).as_posix(), p.read_bytes(), p.stat().st_size)
+                for p in files]
+    z = tmp_path / "export.zip"
+    _forged_zip(z, members)
+    serial = import_slack(z)
+    assert serial.tables["interactions"].height > 0
+    with SafeArchive(z) as archive:
+        days, _ignored = slack._day_files(archive)
+        sizes = slack._folder_sizes(archive, days)
+        if max(claims) < 1 << 63:
+            listing = archive.listing()
+        else:  # past Int64: no listing; the pipeline's shards then list the zip themselves
+            with pytest.raises(ValueError, match="do not fit a listing"):
+                archive.listing()
+            listing = None
+    assert sizes[0] == sum(claims) + 1
+    assert (pipeline._shared_listing(z) is None) == (listing is None)
+    for n in (2, 3, 5):
+        assert all(0 <= k < n for k in slack._shard_indexes(sizes, n))
+        if listing is None:
+            results = [import_slack(z, shard=(i, n)) for i in range(n)]
+            _same_result(merge_results(results), serial)
+            continue
+        got = slack.shard_listings(z, listing, n)
+        with monkeypatch.context() as m:
+            m.setattr(slack, "_plan_columnar", lambda table, n_shards: None)
+            want = slack.shard_listings(z, listing, n)
+        assert [p.folders for p in got] == [p.folders for p in want]
+        results = [import_slack(z, shard=(i, n), listing=got[i]) for i in range(n)]
+        _same_result(merge_results(results), serial)
