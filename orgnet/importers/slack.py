@@ -230,11 +230,13 @@ def import_slack(
         _load_users(archive, meta, state, users_name, label)
         folders = _load_conversations(archive, meta, label)
         days, ignored = _day_files(archive)
+        planned = listing.folders if listing is not None and listing.folders is not None and (
+            archive.listed_from(listing)) else None
+        if planned is not None and listing is not None and listing.outside is not None:
+            ignored = listing.outside  # this shard's table holds only its own members
         if ignored and index == 0:
             b.notes.append(f"{ignored} archive member(s) outside the export layout ignored")
         jobs: list[tuple[_Conversation, str]] = []
-        planned = listing.folders if listing is not None and listing.folders is not None and (
-            archive.listed_from(listing)) else None
         for folder in (_shard_folders(archive, days, index, n_shards) if planned is None
                        else planned):
             conv = folders.get(folder) or _Conversation(folder, folder, "unknown")
@@ -268,14 +270,15 @@ def _day_files(archive: SafeArchive) -> tuple[dict[str, list[str]], int]:
 
 def shard_listings(path: str | Path, listing: ArchiveListing,
                    n_shards: int) -> list[ArchiveListing]:
-    """One listing per shard of a zip export: shard 0 gets ``listing`` whole, every other shard
-    only its conversation folders' members and the top-level files, with its folders planned.
+    """One listing per shard of a zip export: each shard gets only its conversation folders'
+    members and the top-level files, with its folders planned.
 
     Given to ``import_slack(path, shard=(i, n_shards), listing=...)``, each spares the shard the
     work over every member of the export (grouping day files, claimed sizes of all folders,
     its index of members): about 2 s per shard for a 677,000-member export, and growing with
-    it. The shards read exactly what they would with the whole listing (shard 0 also reports
-    the archive's problems and the members outside the layout, over all members).
+    it. The shards read exactly what they would with the whole listing. The first also reports
+    the archive's problems (kept in every listing) and the number of members outside the
+    layout, counted here over all members.
 
     The plan is made column-wise on the listing's table when every member name is printable
     ASCII (where polars' regex engine and ``re`` read ``_DAY_FILE`` alike), else member by
@@ -287,29 +290,29 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
         keys = listing.table.get_column("key")
         plan = _plan_columnar(listing.table, n_shards)
         if plan is None:
-            days, _ignored = _day_files(archive)
+            days, ignored = _day_files(archive)
             folders = sorted(days)
             shard_of = _shard_indexes(_folder_sizes(archive, days), n_shards)
             where = {m: k for f, k in zip(folders, shard_of, strict=True) for m in days[f]}
             plan = (folders, shard_of,
-                    pl.Series([where.get(m) for m in keys.to_list()], dtype=pl.Int64))
-    folders, shard_of, row_shard = plan
-    out = [listing]
+                    pl.Series([where.get(m) for m in keys.to_list()], dtype=pl.Int64), ignored)
+    folders, shard_of, row_shard, outside = plan
     top = ~keys.str.contains("/", literal=True)
-    for index in range(1, n_shards):
+    out = []
+    for index in range(n_shards):
         table = listing.table.filter(top | (row_shard == index).fill_null(False))
         mine = tuple(f for f, k in zip(folders, shard_of, strict=True) if k == index)
-        out.append(dataclasses.replace(listing, table=table, folders=mine))
+        out.append(dataclasses.replace(listing, table=table, folders=mine, outside=outside))
     return out
 
 
 def _plan_columnar(
     table: pl.DataFrame, n_shards: int
-) -> tuple[list[str], list[int], pl.Series] | None:
+) -> tuple[list[str], list[int], pl.Series, int] | None:
     """The shard plan from the listing's table: sorted folders, the shard of each (as
-    :func:`_day_files`, :func:`_folder_sizes` and :func:`_shard_indexes` give them) and the
-    shard of each row's member (null: not a day file); ``None`` when a member name is not all
-    printable ASCII."""
+    :func:`_day_files`, :func:`_folder_sizes` and :func:`_shard_indexes` give them), the
+    shard of each row's member (null: not a day file) and the number of members outside the
+    layout; ``None`` when a member name is not all printable ASCII."""
     keys = table.get_column("key")
     if keys.str.contains(r"[^\x20-\x7e]").any():
         return None
@@ -328,7 +331,9 @@ def _plan_columnar(
                             schema={"folder": pl.String, "shard": pl.Int64})
     row_shard = day.select("folder").join(assigned, on="folder", how="left",
                                           maintain_order="left").get_column("shard")
-    return folders, shard_of, row_shard
+    outside = int((keys.str.contains("/", literal=True) & day.get_column("folder").is_null())
+                  .sum())
+    return folders, shard_of, row_shard, outside
 
 
 def _shard_indexes(sizes: list[int], n_shards: int) -> list[int]:

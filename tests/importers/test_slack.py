@@ -402,11 +402,12 @@ def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
 @pytest.mark.parametrize("n_shards", [2, 3, 5])
 def test_planned_shard_listings_merge_to_the_serial_result(
         export_dir: Path, tmp_path: Path, n_shards: int) -> None:
-    """``shard_listings``: shard 0 gets the whole listing, the others only their folders'
-    members with the plan; the merged result is the serial one, and a listing for a file that
-    changed since is not used (the shard then plans for itself)."""
+    """``shard_listings``: every shard gets only its folders' members with the plan (shard 0
+    also the count of members outside the layout); the merged result is the serial one, and a
+    listing for a file that changed since is not used (the shard then plans for itself)."""
     import os
 
+    from orgnet.importers import slack
     from orgnet.importers._archive import SafeArchive
     from orgnet.importers._base import merge_results
     from orgnet.importers.slack import shard_listings
@@ -418,14 +419,20 @@ def test_planned_shard_listings_merge_to_the_serial_result(
         listing = archive.listing()
     serial = import_slack(z)
     parts = shard_listings(z, listing, n_shards)
-    assert len(parts) == n_shards and parts[0] is listing
-    for part in parts[1:]:
+    assert len(parts) == n_shards
+    # Outside the layout: extra/notes.txt, the __MACOSX copy and the problems' member(s) that
+    # are readable (counted over the whole archive, as a shard with the whole listing would).
+    with SafeArchive(z) as archive:
+        outside = slack._day_files(archive)[1]
+    assert outside >= 2 and all(part.outside == outside for part in parts)
+    assert all(part.problems == listing.problems for part in parts)
+    for part in parts:
         assert part.folders is not None and part.table.height < listing.table.height
         keys = set(part.table["key"].to_list())
         assert {"users.json", "channels.json"} <= keys
         assert all("/" not in k or k.split("/")[0] in part.folders for k in keys)
-    assert sorted(f for part in parts[1:] for f in part.folders or ()) == sorted(
-        {f for part in parts[1:] for f in part.folders or ()})  # no folder twice
+    assert sorted(f for part in parts for f in part.folders or ()) == sorted(
+        {f for part in parts for f in part.folders or ()})  # no folder twice
     results = [import_slack(z, shard=(i, n_shards), listing=parts[i]) for i in range(n_shards)]
     assert sum(1 for r in results if r.counts.read) >= 2
     _same_result(merge_results(results), serial)
@@ -468,8 +475,9 @@ def test_shard_plan_column_wise_equals_member_wise(tmp_path: Path, monkeypatch: 
     for n in (2, 3, 4):
         plan = slack._plan_columnar(listing.table, n)
         if plan is not None:  # the same folders, members and shards as the member-wise plan
-            folders, shard_of, row_shard = plan
+            folders, shard_of, row_shard, outside = plan
             assert folders == sorted(days) and shard_of == slack._shard_indexes(sizes, n)
+            assert outside == _ignored
             where = {m: k for f, k in zip(folders, shard_of, strict=True) for m in days[f]}
             assert row_shard.to_list() == [where.get(m) for m in listing.table["key"]]
             assert len(set(shard_of)) == n
@@ -478,8 +486,9 @@ def test_shard_plan_column_wise_equals_member_wise(tmp_path: Path, monkeypatch: 
             m.setattr(slack, "_plan_columnar", lambda table, n_shards: None)
             want = slack.shard_listings(z, listing, n)
         assert [p.folders for p in got] == [p.folders for p in want]
+        assert [p.outside for p in got] == [p.outside for p in want] == [_ignored] * n
         assert all(g.table.equals(w.table) for g, w in zip(got, want, strict=True))
-        planned = sorted(f for p in got[1:] for f in p.folders or ())
+        planned = sorted(f for p in got for f in p.folders or ())
         assert "__MACOSX" not in planned and "x" not in planned and "extra" not in planned
         assert sum(len(p.folders or ()) for p in got[1:]) > 0
 
