@@ -137,6 +137,10 @@ class ArchiveListing:
     #: For a shard's listing: the members of the whole archive outside the importer's layout,
     #: counted by the shard plan (the first shard reports them).
     outside: int | None = None
+    #: For a shard's listing: the importer's lookups from the archive's metadata files, read
+    #: and pickled once by the shard plan (the same bytes for every shard), so that each shard
+    #: does not parse them again.
+    lookups: bytes | None = None
 
 
 class _ListedInfos(Mapping[str, zipfile.ZipInfo]):

@@ -29,6 +29,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import itertools
+import pickle
 import re
 import zipfile
 from collections import Counter
@@ -227,11 +228,16 @@ def import_slack(
                 "(export from Slack: Workspace settings > Import/Export Data > Export)",
                 file=str(p),
             )
-        _load_users(archive, meta, state, users_name, label)
-        folders = _load_conversations(archive, meta, label)
-        days, ignored = _day_files(archive)
         planned = listing.folders if listing is not None and listing.folders is not None and (
             archive.listed_from(listing)) else None
+        lookups = (_unpack_lookups(listing.lookups) if index and planned is not None
+                   and listing is not None else None)
+        if lookups is not None:  # users and conversations as the plan read them
+            state.users, folders = lookups
+        else:
+            _load_users(archive, meta, state, users_name, label)
+            folders = _load_conversations(archive, meta, label)
+        days, ignored = _day_files(archive)
         if planned is not None and listing is not None and listing.outside is not None:
             ignored = listing.outside  # this shard's table holds only its own members
         if ignored and index == 0:
@@ -287,6 +293,7 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
     with SafeArchive(path, listing=listing) as archive:
         if not archive.listed_from(listing):
             return [listing] * n_shards
+        lookups = _pack_lookups(archive, Path(path))
         keys = listing.table.get_column("key")
         plan = _plan_columnar(listing.table, n_shards)
         if plan is None:
@@ -302,8 +309,42 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
     for index in range(n_shards):
         table = listing.table.filter(top | (row_shard == index).fill_null(False))
         mine = tuple(f for f, k in zip(folders, shard_of, strict=True) if k == index)
-        out.append(dataclasses.replace(listing, table=table, folders=mine, outside=outside))
+        out.append(dataclasses.replace(listing, table=table, folders=mine, outside=outside,
+                                       lookups=lookups))
     return out
+
+
+def _pack_lookups(archive: SafeArchive, path: Path) -> bytes | None:
+    """The users and conversations the shards after the first read for lookups, pickled once
+    (``None`` when the metadata files cannot be read: each shard then reads them and reports
+    what is wrong, as without a plan).
+
+    10,000 users and their conversations cost each shard about 0.5 s to parse and check, and
+    100,000 ten times that, in every shard.
+    """
+    users_name = "users.json" if "users.json" in archive else "org_users.json"
+    if users_name not in archive or "channels.json" not in archive:
+        return None
+    scratch = ImportBuilder(SOURCE, path)  # their records are the first shard's
+
+    def label(member: str) -> str:
+        return member_label(path, member, archive.is_dir)
+
+    state = _State()
+    try:
+        _load_users(archive, scratch, state, users_name, label)
+        folders = _load_conversations(archive, scratch, label)
+    except (InputError, ArchiveMemberError):
+        return None
+    return pickle.dumps((state.users, folders), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack_lookups(blob: bytes | None) -> tuple[dict[str, _User], dict[str, _Conversation]] | None:
+    """:func:`_pack_lookups`' users and conversations (``None``: none were packed)."""
+    if blob is None:
+        return None
+    users, folders = pickle.loads(blob)  # made by the shard plan of this import
+    return users, folders
 
 
 def _plan_columnar(

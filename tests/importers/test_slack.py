@@ -401,7 +401,7 @@ def test_shards_of_a_zip_with_a_shared_listing_merge_to_the_serial_result(
 
 @pytest.mark.parametrize("n_shards", [2, 3, 5])
 def test_planned_shard_listings_merge_to_the_serial_result(
-        export_dir: Path, tmp_path: Path, n_shards: int) -> None:
+        export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n_shards: int) -> None:
     """``shard_listings``: every shard gets only its folders' members with the plan (shard 0
     also the count of members outside the layout); the merged result is the serial one, and a
     listing for a file that changed since is not used (the shard then plans for itself)."""
@@ -433,7 +433,22 @@ def test_planned_shard_listings_merge_to_the_serial_result(
         assert all("/" not in k or k.split("/")[0] in part.folders for k in keys)
     assert sorted(f for part in parts for f in part.folders or ()) == sorted(
         {f for part in parts for f in part.folders or ()})  # no folder twice
+    assert all(part.lookups is not None and part.lookups is parts[0].lookups for part in parts)
+    # The packed lookups are what a shard reads from the metadata files itself.
+    from orgnet.importers._base import ImportBuilder
+
+    packed = slack._unpack_lookups(parts[0].lookups)
+    assert packed is not None
+    state = slack._State()
+    with SafeArchive(z) as archive:
+        slack._load_users(archive, ImportBuilder("slack", z), state, "users.json", str)
+        conversations = slack._load_conversations(archive, ImportBuilder("slack", z), str)
+    assert len(state.users) > 3 and packed == (state.users, conversations)
+    loads: list[int] = []
+    real_load = slack._load_users
+    monkeypatch.setattr(slack, "_load_users", lambda *a, **k: (loads.append(1), real_load(*a, **k)))
     results = [import_slack(z, shard=(i, n_shards), listing=parts[i]) for i in range(n_shards)]
+    assert len(loads) == 1  # the first shard, for its records; the others use the plan's
     assert sum(1 for r in results if r.counts.read) >= 2
     _same_result(merge_results(results), serial)
     assert merge_results(results).notes == serial.notes
@@ -557,3 +572,42 @@ def test_shards_with_huge_claimed_sizes_merge_to_the_serial_result(
         assert [p.folders for p in got] == [p.folders for p in want]
         results = [import_slack(z, shard=(i, n), listing=got[i]) for i in range(n)]
         _same_result(merge_results(results), serial)
+
+
+@pytest.mark.parametrize("users", [b'[{"id": "U01ANA"', b'{"not": "a list"}', None])
+def test_planned_shards_with_bad_users_file_act_as_unplanned(
+        export_dir: Path, tmp_path: Path, users: bytes | None) -> None:
+    """Unreadable users metadata (or a bad entry in it): the plan packs no lookups when it cannot
+    read them, and the shards then fail (or reject) exactly as a serial import does."""
+    import json
+
+    from orgnet.importers import slack
+    from orgnet.importers._archive import SafeArchive
+    from orgnet.importers._base import merge_results
+
+    if users is None:  # readable, with an entry without an id (a reject of shard 0)
+        data = json.loads((export_dir / "users.json").read_text(encoding="utf-8"))
+        users = json.dumps([*data, {"name": "no id"}]).encode()
+    d = _copy(export_dir, tmp_path)
+    (d / "users.json").write_bytes(users)
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted(d.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(d).as_posix())
+    with SafeArchive(z) as archive:
+        listing = archive.listing()
+    parts = slack.shard_listings(z, listing, 3)
+    try:
+        serial = import_slack(z)
+    except InputError as exc:
+        assert all(part.lookups is None for part in parts)
+        for i in range(3):
+            with pytest.raises(InputError) as raised:
+                import_slack(z, shard=(i, 3), listing=parts[i])
+            assert str(raised.value) == str(exc)
+        return
+    assert all(part.lookups is not None for part in parts)
+    assert serial.rejects.height >= 1
+    results = [import_slack(z, shard=(i, 3), listing=parts[i]) for i in range(3)]
+    _same_result(merge_results(results), serial)
