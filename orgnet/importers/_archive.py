@@ -134,6 +134,9 @@ class ArchiveListing:
     #: For a shard's listing (``table`` then holds only the members it reads): the folders the
     #: shard plan gave it, in order.
     folders: tuple[str, ...] | None = None
+    #: For a shard's listing: ``(index, n_shards)`` of the shard it was planned for (it holds
+    #: only that shard's members, so it is no listing of the archive for any other reader).
+    shard: tuple[int, int] | None = None
     #: For a shard's listing: the members of the whole archive outside the importer's layout,
     #: counted by the shard plan (the first shard reports them).
     outside: int | None = None

@@ -188,7 +188,8 @@ def import_slack(
     listing
         The zip's validated directory from :meth:`SafeArchive.listing` in another process
         (the parallel import reads it once for all shards); ignored unless it describes this
-        very file under the same limits.
+        very file under the same limits, and, for a listing planned for one shard
+        (:func:`shard_listings`), unless ``shard`` is that shard.
 
     Returns
     -------
@@ -207,6 +208,8 @@ def import_slack(
     index, n_shards = shard or (0, 1)
     if not 0 <= index < n_shards:
         raise ValueError(f"shard {index} of {n_shards} does not exist")
+    if listing is not None and listing.shard is not None and listing.shard != (index, n_shards):
+        listing = None  # planned for another shard: it lists only that shard's members
     b = ImportBuilder(SOURCE, p)
     # Shards after the first read the metadata for lookups only; its records are shard 0's.
     meta = b if index == 0 else ImportBuilder(SOURCE, p)
@@ -310,7 +313,7 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
         table = listing.table.filter(top | (row_shard == index).fill_null(False))
         mine = tuple(f for f, k in zip(folders, shard_of, strict=True) if k == index)
         out.append(dataclasses.replace(listing, table=table, folders=mine, outside=outside,
-                                       lookups=lookups))
+                                       shard=(index, n_shards), lookups=lookups))
     return out
 
 

@@ -449,6 +449,11 @@ def test_planned_shard_listings_merge_to_the_serial_result(
     monkeypatch.setattr(slack, "_load_users", lambda *a, **k: (loads.append(1), real_load(*a, **k)))
     results = [import_slack(z, shard=(i, n_shards), listing=parts[i]) for i in range(n_shards)]
     assert len(loads) == 1  # the first shard, for its records; the others use the plan's
+    # A shard's listing given for another shard (or for the whole file) is not used.
+    assert [p.shard for p in parts] == [(i, n_shards) for i in range(n_shards)]
+    _same_result(import_slack(z, listing=parts[-1]), serial)
+    _same_result(merge_results([import_slack(z, shard=(i, n_shards), listing=parts[-1 - i])
+                                for i in range(n_shards)]), serial)
     assert sum(1 for r in results if r.counts.read) >= 2
     _same_result(merge_results(results), serial)
     assert merge_results(results).notes == serial.notes
