@@ -35,10 +35,7 @@ reference parser refuses the whole item for it.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +45,7 @@ import duckdb
 import polars as pl
 
 from orgnet.importers._base import ImportBuilder, event_ids
+from orgnet.importers._io import batch_file
 from orgnet.importers.perceval import RecordPlan, replay_plan
 
 __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "replay"]
@@ -61,19 +59,6 @@ _TS_RE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 _TS_FMT: Final = "%Y-%m-%dT%H:%M:%SZ"
 #: Python's ``str.strip()`` whitespace is Rust's ``\s`` plus U+001C..U+001F.
 _NOT_BLANK: Final = r"[^\s\x1c-\x1f]"
-
-
-def _iov_max() -> int:
-    """Buffers per ``writev`` call (``IOV_MAX``: 1024 on Linux and macOS)."""
-    try:
-        n = os.sysconf("SC_IOV_MAX")
-    except (AttributeError, ValueError, OSError):
-        return 16
-    return min(n, 1024) if n > 0 else 16
-
-
-_IOV_MAX: Final = _iov_max()
-_TMP: Final = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 _REVIEW_KINDS: Final = {
     "APPROVED": "review_approved",
     "CHANGES_REQUESTED": "review_changes_requested",
@@ -200,25 +185,6 @@ def _rewrite(blob: bytes) -> bytes:
     return blob
 
 
-def _write_lines(fd: int, lines: list[bytes]) -> None:
-    """Write each line and a line end to ``fd`` by ``writev``, without joining them first.
-
-    The batch is copied once, by the kernel (joining 64 MB and writing the result cost a
-    copy more, on a machine where a copy runs at about 2.5 GB/s).
-    """
-    pieces = [piece for line in lines for piece in (line, b"\n")]
-    for k in range(0, len(pieces), _IOV_MAX):
-        chunk = pieces[k:k + _IOV_MAX]
-        done = os.writev(fd, chunk)
-        if done < sum(map(len, chunk)):  # a short write: the rest of the chunk one by one
-            view = memoryview(b"".join(chunk))[done:]
-            while view:
-                written = os.write(fd, view)
-                if written <= 0:  # never on tmpfs or a disk (they raise ENOSPC); no endless loop
-                    raise OSError(errno.ENOSPC, "no space left for the batch", _TMP)
-                view = view[written:]
-
-
 def _trailing_commas(lines: list[bytes]) -> list[bool]:
     """Whether each line has a comma before a closing bracket, a vertical tab or a form feed
     (``_TRAILING_COMMA``).
@@ -236,25 +202,12 @@ def _trailing_commas(lines: list[bytes]) -> list[bool]:
 
 def _parse_group(con: Any, raws: Sequence[bytes | None], group: list[int]
                  ) -> pl.DataFrame | None:
-    # The batch holds text: unlinked before DuckDB reads it through the open descriptor.
-    fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-github-", dir=_TMP)
-    linked = True
-    try:
-        _write_lines(fd, [_rewrite(raws[i]) for i in group])  # type: ignore[arg-type]
-        source = f"/proc/self/fd/{fd}"
-        if os.path.exists(source):
-            os.unlink(path)
-            linked = False
-        else:
-            source = path
+    pieces = [piece for i in group for piece in (_rewrite(raws[i]), b"\n")]  # type: ignore[arg-type]
+    with batch_file(pieces, "orgnet-github-") as source:
         try:
             frame: pl.DataFrame = con.sql(_ITEM_SQL, params=[source]).pl()
         except (duckdb.Error, UnicodeDecodeError):
             return None
-    finally:
-        os.close(fd)
-        if linked:
-            os.unlink(path)
     # DuckDB refuses a line with more than one JSON value and keeps the file's order: one row
     # per line, in order (a refused group is split by the caller).
     if frame.height != len(group):

@@ -6,9 +6,13 @@ JSON pitfalls of FORMATS §17.2 (duplicate keys, NaN, deep nesting, huge lines, 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import io
 import json
+import os
+import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +47,66 @@ class JsonRecordError(ValueError):
 
 #: ISA-L's error class (typed for ``except``; also used by :mod:`orgnet.importers._archive`).
 _ISAL_ERROR: Final = cast("type[Exception]", isal_zlib.error)
+
+#: Where the columnar paths hand DuckDB a batch: memory when there is a writable ``/dev/shm``.
+BATCH_DIR: Final = ("/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)
+                    else None)
+
+
+def _iov_max() -> int:
+    """Buffers per ``writev`` call (``IOV_MAX``: 1024 on Linux and macOS)."""
+    try:
+        n = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):
+        return 16
+    return min(n, 1024) if n > 0 else 16
+
+
+_IOV_MAX: Final = _iov_max()
+
+
+def write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write ``pieces`` one after the other to ``fd`` by ``writev``, without joining them first
+    (the batch is copied once, by the kernel); short writes are completed, and a write that
+    makes no progress raises ``ENOSPC`` instead of looping."""
+    for k in range(0, len(pieces), _IOV_MAX):
+        chunk = pieces[k:k + _IOV_MAX]
+        done = os.writev(fd, chunk)
+        if done < sum(map(len, chunk)):  # a short write: the rest of the chunk one by one
+            view = memoryview(b"".join(chunk))[done:]
+            while view:
+                written = os.write(fd, view)
+                if written <= 0:  # never on tmpfs or a disk (they raise ENOSPC)
+                    raise OSError(errno.ENOSPC, "no space left for the batch", BATCH_DIR)
+                view = view[written:]
+
+
+@contextlib.contextmanager
+def batch_file(pieces: list[bytes], prefix: str) -> Iterator[str]:
+    """A temporary file holding ``pieces``, for DuckDB to read; yields the path to read.
+
+    The batch holds message or review text: on Linux the file is unlinked before it is read
+    (DuckDB reads it through ``/proc/self/fd``), so nothing is left behind even if the process
+    is killed; elsewhere it is removed afterwards. ``pieces`` is emptied once written, so the
+    batch is not held in memory twice while it is read.
+    """
+    fd, path = tempfile.mkstemp(suffix=".json", prefix=prefix, dir=BATCH_DIR)
+    linked = True
+    try:
+        write_all(fd, pieces)
+        pieces.clear()
+        source = f"/proc/self/fd/{fd}"
+        if os.path.exists(source):
+            os.unlink(path)
+            linked = False
+        else:
+            source = path
+        yield source
+    finally:
+        os.close(fd)
+        if linked:
+            os.unlink(path)
+
 
 
 class _Inflater:

@@ -31,10 +31,8 @@ security-relevant objects only.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import secrets
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ import polars as pl
 # The rules are the reference importer's; it imports this module only when it runs.
 from orgnet.importers import slack as slack_rules
 from orgnet.importers._base import event_ids as shared_event_ids
+from orgnet.importers._io import batch_file
 
 __all__ = ["Day", "Plain", "event_ids", "parse_days", "plain_messages", "run_events"]
 
@@ -69,7 +68,6 @@ _ID: Final = slack_rules._ID.pattern
 _MAX_WHOLE: Final = int(dt.datetime(slack_rules._MAX_YEAR + 1, 1, 1, tzinfo=dt.UTC).timestamp())
 _NULL_TYPES: Final = (None, "NULL")
 #: Batches go to a memory file system when there is one.
-_TMP: Final = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 #: Fields of a message read as their JSON text (minified by DuckDB): their JSON type and string
 #: value are derived in polars (:func:`_dec`), much cheaper than json_type/json_extract_string
@@ -167,34 +165,20 @@ def _parse_group(con: Any, days: Sequence[Day], group: list[int],
     head = b'{"f":%d,"k":"' + nonce + b'","m":['
     parts = [head % i + r + b"]}" for i, r in zip(group, raws, strict=True)]  # type: ignore[operator]
     if multiline:  # pretty-printed files: one JSON array of records
-        blob, fmt = b"[" + b",".join(parts) + b"]", "array"
+        pieces = [b"[", *(piece for k, part in enumerate(parts)
+                          for piece in ((b",", part) if k else (part,))), b"]"]
+        fmt = "array"
     else:
-        blob, fmt = b"\n".join(parts), "newline_delimited"
-    # The batch holds message text: on Linux the file is unlinked before DuckDB reads it
-    # (through the open descriptor), so nothing is left behind even if the process is killed.
-    fd, path = tempfile.mkstemp(suffix=".json", prefix="orgnet-slack-", dir=_TMP)
-    linked = True
-    try:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view):]
-        del view, blob, parts
-        source = f"/proc/self/fd/{fd}"
-        if os.path.exists(source):
-            os.unlink(path)
-            linked = False
-        else:
-            source = path
+        pieces = [piece for part in parts for piece in (part, b"\n")]
+        fmt = "newline_delimited"
+    del parts
+    with batch_file(pieces, "orgnet-slack-") as source:
         try:
             frame: pl.DataFrame = con.sql(_MSG_SQL, params=[source, fmt]).pl()
         except (duckdb.Error, UnicodeDecodeError):  # any refusal: the reference path decides
             # (DuckDB's message can quote the value cut inside a UTF-8 sequence, and then the
             # error surfaces as a UnicodeDecodeError.)
             return None
-    finally:
-        os.close(fd)
-        if linked:
-            os.unlink(path)
     # Each file exactly once, in order, with the nonce and one value: nothing spliced.
     if (frame.height != len(group) or frame.get_column("f").to_list() != group
             or not (frame.get_column("k") == nonce.decode()).all()

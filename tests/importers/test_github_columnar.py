@@ -20,7 +20,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from orgnet.importers import _github_fast as github_fast
-from orgnet.importers import github
+from orgnet.importers import _io, github
 from orgnet.importers._base import ImportResult
 
 ORIGIN = "https://github.com/acme/widgets"
@@ -295,15 +295,28 @@ def test_batch_written_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sh
             return os.write(fd, bytes(buffers[0][: max(1, len(buffers[0]) // 2)]))
         return real(fd, buffers)
 
-    monkeypatch.setattr(github_fast.os, "writev", writev)
+    monkeypatch.setattr(_io.os, "writev", writev)
     path = tmp_path / "out"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT)
     try:
-        github_fast._write_lines(fd, lines)
+        _io.write_all(fd, [piece for line in lines for piece in (line, b"\n")])
     finally:
         os.close(fd)
     assert path.read_bytes() == b"".join(line + b"\n" for line in lines)
-    assert len(calls) == -(-2 * len(lines) // github_fast._IOV_MAX) and max(calls) <= 1024
+    assert len(calls) == -(-2 * len(lines) // _io._IOV_MAX) and max(calls) <= 1024
+
+
+def test_batch_file_is_gone_while_it_is_read(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch (message and review text) is unlinked before DuckDB reads it, where the
+    platform allows, and nothing is left afterwards; the pieces are not kept."""
+    monkeypatch.setattr(_io, "BATCH_DIR", str(tmp_path))
+    pieces = [b'{"a":1}', b"\n", b'{"a":2}', b"\n"]
+    with _io.batch_file(pieces, "orgnet-test-") as source:
+        assert pieces == []
+        assert Path(source).read_bytes() == b'{"a":1}\n{"a":2}\n'
+        assert list(tmp_path.iterdir()) == [] or not source.startswith("/proc/")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_batch_write_that_writes_nothing_raises(tmp_path: Path,
@@ -311,12 +324,12 @@ def test_batch_write_that_writes_nothing_raises(tmp_path: Path,
     """A write that makes no progress is an error (ENOSPC), not an endless loop."""
     import os
 
-    monkeypatch.setattr(github_fast.os, "writev", lambda fd, buffers: 0)
-    monkeypatch.setattr(github_fast.os, "write", lambda fd, data: 0)
+    monkeypatch.setattr(_io.os, "writev", lambda fd, buffers: 0)
+    monkeypatch.setattr(_io.os, "write", lambda fd, data: 0)
     fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
     try:
         with pytest.raises(OSError, match="no space left"):
-            github_fast._write_lines(fd, [b"{}"])
+            _io.write_all(fd, [b"{}", b"\n"])
     finally:
         os.close(fd)
 

@@ -281,9 +281,9 @@ def test_batch_file_is_gone_before_duckdb_reads_it(tmp_path: Path,
     """The batch file holds message text: it must not outlive the process, even when killed."""
     import duckdb
 
-    from orgnet.importers import _slack_fast
+    from orgnet.importers import _io, _slack_fast
 
-    monkeypatch.setattr(_slack_fast, "_TMP", str(tmp_path))
+    monkeypatch.setattr(_io, "BATCH_DIR", str(tmp_path))
     seen: list[list[str]] = []
 
     class Spy:
