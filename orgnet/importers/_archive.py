@@ -684,10 +684,11 @@ class SafeArchive:
         if self.is_dir:
             inner: IO[bytes] = self._files[name].open("rb")
         else:
-            zf = self._zipfile()
-            info = self._infos[name]
+            info = self._infos[name]  # a missing name: KeyError, before any directory is read
             try:
-                inner = zf.open(info)
+                # zipfile may read the directory only now (a member the positional reader
+                # leaves to it): an archive changed since is this member's error, not a crash
+                inner = self._zipfile().open(info)
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError,
                     UnicodeDecodeError) as exc:  # a local header name that does not decode
                 raise ArchiveMemberError(f"cannot open member {name!r}: {exc}") from exc

@@ -393,3 +393,29 @@ def test_read_many_spans_equal_read(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                     assert ar.bytes_read == sum(len(x) for x in got if isinstance(x, bytes))
                     if span == 8 << 20 and order is names:
                         assert len(preads) < len(order)  # spans were read in one go
+
+
+@pytest.mark.parametrize("columnar", [False, True])
+def test_member_left_to_zipfile_of_a_changed_archive_is_a_member_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columnar: bool) -> None:
+    """zipfile may read the directory only when a member needs it (another compression): an
+    archive rewritten since is then that member's error, never a raw zipfile exception."""
+    monkeypatch.setattr(archive_module, "_COLUMNAR_DIRECTORY", columnar)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("small.json", b"[1]")
+        zf.writestr(zipfile.ZipInfo("big.json"), b"[" + b"1," * 700_000 + b"1]",
+                    compress_type=zipfile.ZIP_LZMA)
+    z = tmp_path / "a.zip"
+    z.write_bytes(buf.getvalue())
+    with SafeArchive(z) as archive:
+        with z.open("r+b") as fh:  # the end record wiped while the archive is open
+            fh.seek(-22, 2)
+            fh.write(b"\0" * 22)
+        assert archive.read("small.json") == b"[1]"
+        try:
+            data = archive.read("big.json")
+        except ArchiveMemberError as exc:
+            assert "big.json" in str(exc)
+        else:
+            assert data.startswith(b"[1,1,")  # zipfile's reader was made before the change
