@@ -344,6 +344,12 @@ class SafeArchive:
         1 MiB count as 1 MiB).
     max_name_length
         Longest member name, in UTF-8 bytes.
+    listing
+        A validated directory read by another process (:meth:`listing`), used when it
+        describes this very file under the same limits.
+    shard
+        ``(index, n_shards)`` of the caller, when it reads one shard: a listing planned for a
+        shard (``ArchiveListing.shard``) is used only by that shard.
 
     Raises
     ------
@@ -366,8 +372,10 @@ class SafeArchive:
         ratio: int = DEFAULT_RATIO,
         max_name_length: int = DEFAULT_MAX_NAME_LENGTH,
         listing: ArchiveListing | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         self.path = Path(path)
+        self._shard = shard
         self.max_member_bytes = max_member_bytes
         self.max_members = max_members
         self.max_name_length = max_name_length
@@ -430,6 +438,8 @@ class SafeArchive:
         ValueError
             For a directory layout (there is nothing to share) or a closed archive.
         """
+        if self._adopted is not None and not self._closed:
+            return self._adopted  # as adopted (a shard's listing stays that shard's)
         if self._listed is not None and self._fh is not None and not self._closed:
             st = os.fstat(self._fh.fileno())
             return ArchiveListing(
@@ -465,9 +475,12 @@ class SafeArchive:
         return self._adopted is listing
 
     def _adopt(self, listing: ArchiveListing) -> bool:
-        """Use ``listing`` when it describes this very file under the same limits."""
+        """Use ``listing`` when it describes this very file under the same limits (and, for a
+        listing planned for one shard, when this reader is that shard)."""
         if listing.limits != self._limits():
             return False
+        if listing.shard is not None and listing.shard != self._shard:
+            return False  # it lists only that shard's members
         try:
             fh = open(self.path, "rb")  # noqa: SIM115 - kept open until close()
         except OSError:

@@ -208,13 +208,11 @@ def import_slack(
     index, n_shards = shard or (0, 1)
     if not 0 <= index < n_shards:
         raise ValueError(f"shard {index} of {n_shards} does not exist")
-    if listing is not None and listing.shard is not None and listing.shard != (index, n_shards):
-        listing = None  # planned for another shard: it lists only that shard's members
     b = ImportBuilder(SOURCE, p)
     # Shards after the first read the metadata for lookups only; its records are shard 0's.
     meta = b if index == 0 else ImportBuilder(SOURCE, p)
     state = _State()
-    with SafeArchive(p, listing=listing) as archive:
+    with SafeArchive(p, listing=listing, shard=(index, n_shards)) as archive:
 
         def label(member: str) -> str:
             return member_label(p, member, archive.is_dir)

@@ -319,8 +319,11 @@ def test_listing_spares_the_directory_and_is_ignored_for_another_file(
     with SafeArchive(p) as first:  # read column-wise: the listing is that table
         columnar = first.listing()
         assert first._zip is None and first._listed is not None
-    with SafeArchive(p, max_members=5) as other:  # other limits: read again, not adopted
+    with SafeArchive(p, max_members=5, listing=columnar) as other:  # other limits: not adopted
+        assert not other.listed_from(columnar)
         assert other._listed is not None and other._listed is not columnar.table
+    with SafeArchive(p, listing=columnar) as same:  # same file and limits: adopted
+        assert same.listed_from(columnar) and same.listing() is columnar
     # The rest with zipfile's directory reader, whose parses are counted.
     monkeypatch.setattr(archive_module, "_COLUMNAR_DIRECTORY", False)
     with SafeArchive(p) as first:
@@ -419,3 +422,23 @@ def test_member_left_to_zipfile_of_a_changed_archive_is_a_member_error(
             assert "big.json" in str(exc)
         else:
             assert data.startswith(b"[1,1,")  # zipfile's reader was made before the change
+
+
+def test_a_shard_listing_is_used_by_that_shard_only(tmp_path: Path) -> None:
+    """A listing planned for one shard holds only its members: any other reader (another
+    shard, a whole-file reader) reads the directory itself and sees every member."""
+    import dataclasses
+
+    p = _zip(tmp_path / "s.zip", {"users.json": b"[]", "a/2024-05-01.json": b"[1]",
+                                  "b/2024-05-01.json": b"[2]"})
+    with SafeArchive(p) as whole:
+        listing = whole.listing()
+    part = dataclasses.replace(listing, table=listing.table.filter(
+        listing.table["key"] != "b/2024-05-01.json"), folders=("a",), shard=(0, 2))
+    with SafeArchive(p, listing=part, shard=(0, 2)) as mine:
+        assert mine.listed_from(part) and "b/2024-05-01.json" not in mine.members()
+        assert mine.listing() is part  # handed on as adopted, still that shard's
+    for shard in (None, (1, 2), (0, 3)):
+        with SafeArchive(p, listing=part, shard=shard) as other:
+            assert not other.listed_from(part)
+            assert "b/2024-05-01.json" in other.members()
