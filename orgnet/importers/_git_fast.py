@@ -542,7 +542,7 @@ def _emit_block(parser: _Parser, blk: _Block, line_base: int, cons: list[Any]) -
     pieces = blk.pieces
     # crc of the plain records, for the reference path's "seen twice" check.
     crcs = map(zlib.crc32, (pieces[p] for p in plain_p), repeat(_RS_CRC))
-    parser._seen.update(zip(blk.plain_sha, crcs, strict=False))
+    parser._seen.update(zip(blk.plain_sha, crcs, strict=True))
     parser.records += len(plain_p)
     parser.renames += blk.renames
 

@@ -43,10 +43,9 @@ import polars as pl
 
 # The rules are the reference importer's; it imports this module only when it runs.
 from orgnet.importers import slack as slack_rules
-from orgnet.importers._base import event_ids as shared_event_ids
 from orgnet.importers._io import batch_file
 
-__all__ = ["Day", "Plain", "event_ids", "parse_days", "plain_messages", "run_events"]
+__all__ = ["Day", "Plain", "parse_days", "plain_messages", "run_events"]
 
 #: Raw bytes of day files parsed per DuckDB call.
 BATCH_BYTES: Final = 24 << 20
@@ -112,11 +111,6 @@ class Plain:
     references: pl.DataFrame
     #: (f, line, _s, reactor, value): one row per reacting user and emoji.
     reactions: pl.DataFrame
-
-
-def event_ids(con: Any, keys: pl.Series) -> pl.Series:
-    """:func:`orgnet.importers._base.event_ids` of event keys, DuckDB ``con`` for large batches."""
-    return shared_event_ids(keys, con)
 
 
 def _suspect(raw: bytes, nonce: bytes) -> bool:

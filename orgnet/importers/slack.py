@@ -50,7 +50,13 @@ from orgnet.importers._archive import (
     member_file,
     member_label,
 )
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult, identity_id_for
+from orgnet.importers._base import (
+    Identity,
+    ImportBuilder,
+    ImportResult,
+    event_ids,
+    identity_id_for,
+)
 from orgnet.importers._io import JsonRecordError, loads_strict
 from orgnet.importers._refs import Window, emit_references, extract_references, slack_mentions
 
@@ -612,7 +618,7 @@ def _emit_run(
         plain.reactions.filter(in_run), first_rec=first,
         containers={k: (days[k].conv.channel_id, days[k].conv.container) for k in run},
         roots=state.roots, since=window.since, until=window.until,
-        hash_keys=lambda keys: fast.event_ids(con, keys),
+        hash_keys=lambda keys: event_ids(keys, con),
     )
     if b.begin_many(statuses, skipped) != first:
         raise RuntimeError("record numbering out of step")
