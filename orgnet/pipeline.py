@@ -192,7 +192,12 @@ def _packed_listings(target: str, path: Path, n: int) -> list[_Packed] | None:
     blobs: dict[int, _Packed] = {}  # the same listing is pickled once
     for part in parts:
         if id(part) not in blobs:
-            blobs[id(part)] = _Packed(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+            # The lookups the plan packed (the same bytes for every shard) are kept once here,
+            # not copied into every shard's pickle.
+            lookups = getattr(part, "lookups", None)
+            bare = dataclasses.replace(part, lookups=None) if lookups is not None else part
+            blobs[id(part)] = _Packed(pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL),
+                                      lookups)
     return [blobs[id(part)] for part in parts]
 
 
@@ -212,9 +217,14 @@ class _Packed:
     """A value pickled once in the main process for many tasks (a zip listing for every shard)."""
 
     blob: bytes
+    #: Bytes shared by many listings (:attr:`ArchiveListing.lookups`), put back on unpacking.
+    lookups: bytes | None = None
 
     def unpack(self) -> Any:
-        return pickle.loads(self.blob)
+        value = pickle.loads(self.blob)
+        if self.lookups is not None:
+            value = dataclasses.replace(value, lookups=self.lookups)
+        return value
 
 
 def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) -> Iterator[Any]:

@@ -22,7 +22,20 @@ def test_workers_and_shards_give_the_serial_workspace(
     # Every file through the pool and the Slack export in shards, however small.
     monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
     monkeypatch.setattr(pipeline, "_SHARD_BYTES", 0)
+    # A failed shard or plan would be made good here (re-run, or unplanned shards): neither.
+    reruns: list[str] = []
+    plans: list[object] = []
+    real_run, real_plan = pipeline._run_importer, pipeline._packed_listings
+    monkeypatch.setattr(pipeline, "_run_importer",
+                        lambda t, p, o: (reruns.append(p.name), real_run(t, p, o))[1])
+    monkeypatch.setattr(pipeline, "_packed_listings",
+                        lambda t, p, n: (plans.append(real_plan(t, p, n)), plans[-1])[1])
     parallel = import_sample(SAMPLE_DATA, tmp_path / "parallel", workers=2)
+    assert reruns == []
+    assert len(plans) == 1 and plans[0] is not None
+    listings = [packed.unpack() for packed in plans[0]]  # type: ignore[attr-defined]
+    assert [x.shard for x in listings] == [(k, len(listings)) for k in range(len(listings))]
+    assert all(x.folders is not None for x in listings) and len(listings) >= 3
     assert [s.counts.as_dict() for s in parallel] == [s.counts.as_dict() for s in serial]
     a, b = Workspace(tmp_path / "serial"), Workspace(tmp_path / "parallel")
     for table in SCHEMAS:
@@ -137,3 +150,20 @@ def test_no_spill_directory_means_pickled_results(
     assert [s.counts.as_dict() for s in pooled] == [s.counts.as_dict() for s in serial]
     # Every result came back from a worker, pickled whole (not re-run here after a failure).
     assert handed_over == [False] * len(pooled)
+
+
+def test_packed_listings_keep_the_shared_lookups_once(tmp_path: Path) -> None:
+    """Each shard's listing is pickled once; the users and conversations the plan packed are
+    kept once beside them (not in every pickle) and put back on unpacking."""
+    import pickle
+
+    z = SAMPLE_DATA / "slack.zip"
+    packed = pipeline._packed_listings("orgnet.importers.slack:import_slack", z, 3)
+    assert packed is not None and len(packed) == 3
+    assert packed[0].lookups is None  # the first shard reads the files for its records
+    shared = packed[1].lookups
+    assert shared is not None and packed[2].lookups is shared
+    assert all(pickle.loads(p.blob).lookups is None for p in packed)
+    listings = [p.unpack() for p in packed]
+    assert listings[0].lookups is None and listings[1].lookups is shared
+    assert [x.shard for x in listings] == [(0, 3), (1, 3), (2, 3)]

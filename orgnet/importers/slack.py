@@ -317,7 +317,8 @@ def shard_listings(path: str | Path, listing: ArchiveListing,
         table = listing.table.filter(top | (row_shard == index).fill_null(False))
         mine = tuple(f for f, k in zip(folders, shard_of, strict=True) if k == index)
         out.append(dataclasses.replace(listing, table=table, folders=mine, outside=outside,
-                                       shard=(index, n_shards), lookups=lookups))
+                                       shard=(index, n_shards),
+                                       lookups=lookups if index else None))  # 0 reads its own
     return out
 
 
@@ -399,16 +400,13 @@ def _shard_indexes(sizes: list[int], n_shards: int) -> list[int]:
 
 
 def _shard_folders(
-    archive: SafeArchive, days: dict[str, list[str]], index: int, n_shards: int,
-    sizes: list[int] | None = None,
+    archive: SafeArchive, days: dict[str, list[str]], index: int, n_shards: int
 ) -> list[str]:
-    """The ``index``-th of ``n_shards`` consecutive ranges of sorted folders, by claimed size
-    (``sizes``: :func:`_folder_sizes`, when known)."""
+    """The ``index``-th of ``n_shards`` consecutive ranges of sorted folders, by claimed size."""
     folders = sorted(days)
     if n_shards == 1:
         return folders
-    if sizes is None:
-        sizes = _folder_sizes(archive, days)
+    sizes = _folder_sizes(archive, days)
     # A folder goes to the shard its midpoint falls in: every folder in exactly one shard.
     return [f for f, k in zip(folders, _shard_indexes(sizes, n_shards), strict=True)
             if k == index]

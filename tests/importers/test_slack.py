@@ -424,7 +424,7 @@ def test_planned_shard_listings_merge_to_the_serial_result(
     # are readable (counted over the whole archive, as a shard with the whole listing would).
     with SafeArchive(z) as archive:
         outside = slack._day_files(archive)[1]
-    assert outside >= 2 and all(part.outside == outside for part in parts)
+    assert outside == 2 and all(part.outside == outside for part in parts)
     assert all(part.problems == listing.problems for part in parts)
     for part in parts:
         assert part.folders is not None and part.table.height < listing.table.height
@@ -433,11 +433,14 @@ def test_planned_shard_listings_merge_to_the_serial_result(
         assert all("/" not in k or k.split("/")[0] in part.folders for k in keys)
     assert sorted(f for part in parts for f in part.folders or ()) == sorted(
         {f for part in parts for f in part.folders or ()})  # no folder twice
-    assert all(part.lookups is not None and part.lookups is parts[0].lookups for part in parts)
+    # Packed once for the shards after the first (which reads the files for its records).
+    assert parts[0].lookups is None
+    assert all(part.lookups is not None and part.lookups is parts[1].lookups
+               for part in parts[1:])
     # The packed lookups are what a shard reads from the metadata files itself.
     from orgnet.importers._base import ImportBuilder
 
-    packed = slack._unpack_lookups(parts[0].lookups)
+    packed = slack._unpack_lookups(parts[1].lookups)
     assert packed is not None
     state = slack._State()
     with SafeArchive(z) as archive:
@@ -612,7 +615,7 @@ def test_planned_shards_with_bad_users_file_act_as_unplanned(
                 import_slack(z, shard=(i, 3), listing=parts[i])
             assert str(raised.value) == str(exc)
         return
-    assert all(part.lookups is not None for part in parts)
+    assert parts[0].lookups is None and all(part.lookups is not None for part in parts[1:])
     assert serial.rejects.height >= 1
     results = [import_slack(z, shard=(i, 3), listing=parts[i]) for i in range(3)]
     _same_result(merge_results(results), serial)
