@@ -84,7 +84,9 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE: Final = re.compile(r"^[A-Za-z]:")
 
 #: Read zip directories with :mod:`orgnet.importers._zipdir` (else always with ``zipfile``).
-_COLUMNAR_DIRECTORY = True
+#: Only where ``/`` is the one path separator: elsewhere ``zipfile`` also turns ``os.sep`` and
+#: ``os.altsep`` in names into ``/``, which the column-wise reader does not reproduce.
+_COLUMNAR_DIRECTORY = os.sep == "/" and os.altsep is None
 
 
 class ArchiveMemberError(ValueError):
@@ -102,6 +104,12 @@ class ArchiveProblem:
 #: The ``ZipInfo`` attributes zipfile reads to open a member (``ZipFile.open``, ``ZipExtFile``).
 _LISTED_FIELDS: Final = ("filename", "orig_filename", "header_offset", "compress_size",
                          "file_size", "CRC", "compress_type", "flag_bits", "_raw_time")
+#: Columns of :attr:`ArchiveListing.table`: the member name, then :data:`_LISTED_FIELDS`.
+LISTING_SCHEMA: Final = {
+    "key": pl.String, "filename": pl.String, "orig_filename": pl.String,
+    "header_offset": pl.Int64, "compress_size": pl.Int64, "file_size": pl.Int64,
+    "CRC": pl.Int64, "compress_type": pl.Int64, "flag_bits": pl.Int64, "_raw_time": pl.Int64,
+}
 
 
 @dataclass(frozen=True)
@@ -455,12 +463,8 @@ class SafeArchive:
         columns: dict[str, list[object]] = {"key": list(self._infos)}
         for field_name in _LISTED_FIELDS:
             columns[field_name] = [getattr(info, field_name) for info in infos]
-        schema = {"key": pl.String, "filename": pl.String, "orig_filename": pl.String,
-                  "header_offset": pl.Int64, "compress_size": pl.Int64, "file_size": pl.Int64,
-                  "CRC": pl.Int64, "compress_type": pl.Int64, "flag_bits": pl.Int64,
-                  "_raw_time": pl.Int64}
         try:
-            table = pl.DataFrame(columns, schema=schema)
+            table = pl.DataFrame(columns, schema=LISTING_SCHEMA)
         except (OverflowError, TypeError) as exc:  # a zip64 field past 2**63 - 1
             raise ValueError("a member's sizes or offset do not fit a listing") from exc
         return ArchiveListing(

@@ -36,6 +36,7 @@ from orgnet.importers._archive import (
     _ENCRYPTED,
     _ESCAPING_PATH,
     _SYMLINK,
+    LISTING_SCHEMA,
     ArchiveProblem,
     _collision,
     _fold,
@@ -67,12 +68,6 @@ DIRECTORY_SCHEMA: Final = {
     "compress_size": pl.Int64, "file_size": pl.Int64, "CRC": pl.Int64,
     "compress_type": pl.Int64, "flag_bits": pl.Int64, "_raw_time": pl.Int64,
     "external_attr": pl.Int64,
-}
-#: Columns of the readable table of :func:`validate` (``ArchiveListing.table``).
-LISTING_SCHEMA: Final = {
-    "key": pl.String, "filename": pl.String, "orig_filename": pl.String,
-    "header_offset": pl.Int64, "compress_size": pl.Int64, "file_size": pl.Int64,
-    "CRC": pl.Int64, "compress_type": pl.Int64, "flag_bits": pl.Int64, "_raw_time": pl.Int64,
 }
 
 
