@@ -74,7 +74,6 @@ _MIN_RUN: Final = 128
 _RS: Final = b"\x1e"
 _RS_CRC: Final = zlib.crc32(_RS)
 _HEX: Final = r"[0-9a-f]{40}(?:[0-9a-f]{24})?"
-_START_RE: Final = rf"^{_HEX}\x1f"
 _SHA_RE: Final = rf"^({_HEX})\x1f"
 _PARENTS_RE: Final = rf"^(?:{_HEX}(?: {_HEX})*)?$"
 _DATE_RE: Final = (r"^(?:19|20|21)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
@@ -146,9 +145,8 @@ class _Block:
         texts = _texts(block, pieces)
         frame = pl.DataFrame([texts]).with_row_index("p").with_columns(
             pl.col("t").str.count_matches("\n", literal=True).alias("nl"),
-            pl.col("t").str.contains(_START_RE).alias("start"),
             pl.col("t").str.extract(_SHA_RE, 1).alias("sha"),
-        )
+        ).with_columns(pl.col("sha").is_not_null().alias("start"))  # a record's header
         if texts.null_count():  # invalid UTF-8: looked at as bytes
             bad = texts.is_null().arg_true().to_list()
             nl = frame.get_column("nl").to_list()
