@@ -50,10 +50,28 @@ __all__ = [
     "ImportResult",
     "MergeStrategy",
     "event_ids",
+    "event_key",
     "identity_id_for",
     "merge_results",
     "progress_hook",
 ]
+
+def event_key(source_kind: str, instance: str | None, *, kind: pl.Expr | str,
+              artifact: pl.Expr | str | None, ref0: pl.Expr | str | None,
+              ref1: pl.Expr | str | None, actor: pl.Expr | str | None,
+              target: pl.Expr | str | None, value: pl.Expr | str | None) -> pl.Expr:
+    """The string :meth:`ImportBuilder.event` hashes into an ``event_id``, column-wise.
+
+    Each part (an expression, a string or ``None``; a null is the empty string) followed by
+    ``\x1f``, in the builder's order: source kind, instance, kind, artifact, the raw reference
+    (two parts), actor, target, value. :func:`event_ids` turns the keys into ids.
+    """
+    parts: list[pl.Expr] = []
+    for part in (source_kind, instance, kind, artifact, ref0, ref1, actor, target, value):
+        expr = part if isinstance(part, pl.Expr) else pl.lit(part or "", dtype=pl.String)
+        parts += [expr.fill_null(""), pl.lit("\x1f")]
+    return pl.concat_str(parts)
+
 
 def event_ids(keys: pl.Series, con: Any | None = None) -> pl.Series:
     """The ``event_id`` of each event key, as :meth:`ImportBuilder.event` makes it, in order.

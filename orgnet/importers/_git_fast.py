@@ -44,7 +44,7 @@ from typing import IO, Any, Final
 
 import polars as pl
 
-from orgnet.importers._base import Identity, event_ids
+from orgnet.importers._base import Identity, event_ids, event_key
 
 # The rules are the reference importer's; it imports this module only when it runs.
 from orgnet.importers.git import (
@@ -411,11 +411,9 @@ class _Block:
                       pl.when(coauthor).then(pl.col("a_off")).otherwise(pl.col("c_off"))
                       .alias("off"), "value"),
         ]).select(ev_cols).sort("p", "s")
-        key = pl.concat_str([
-            pl.lit("git\x1f\x1f"), pl.col("kind"), pl.lit("\x1f"), pl.col("aid"),
-            pl.lit("\x1fcommit\x1f"), pl.col("sha"), pl.lit("\x1f"), pl.col("actor"),
-            pl.lit("\x1f"), pl.col("target").fill_null(""), pl.lit("\x1f"),
-            pl.col("value").fill_null(""), pl.lit("\x1f")])
+        key = event_key(parser.b.source_kind, parser.b.instance, kind=pl.col("kind"),
+                        artifact=pl.col("aid"), ref0="commit", ref1=pl.col("sha"),
+                        actor=pl.col("actor"), target=pl.col("target"), value=pl.col("value"))
         self.events = events.with_columns(key.alias("key"))
 
         # Touches: first row of each path of a commit.

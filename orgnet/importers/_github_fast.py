@@ -44,7 +44,7 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
-from orgnet.importers._base import ImportBuilder, event_ids
+from orgnet.importers._base import ImportBuilder, event_ids, event_key
 from orgnet.importers._io import batch_file
 from orgnet.importers.perceval import RecordPlan, replay_plan
 
@@ -838,12 +838,9 @@ def _emit(b: ImportBuilder, items: pl.DataFrame, events: pl.DataFrame, run: list
         stats["mentions_unresolved"] += unresolved.height
         ev = ev.filter((pl.col("phase") == 0) | pl.col("resolved").is_not_null()).with_columns(
             pl.coalesce("target", "resolved").alias("target"))
-        inst = b.instance or ""
-        key = pl.concat_str(
-            [pl.lit(f"{b.source_kind}\x1f{inst}\x1f"), pl.col("kind"), pl.lit("\x1f"),
-             pl.col("art"), pl.lit("\x1f"), pl.col("ref0"), pl.lit("\x1f"), pl.col("ref1"),
-             pl.lit("\x1f"), pl.col("actor"), pl.lit("\x1f"), pl.col("target").fill_null(""),
-             pl.lit("\x1f\x1f")])
+        key = event_key(b.source_kind, b.instance, kind=pl.col("kind"), artifact=pl.col("art"),
+                        ref0=pl.col("ref0"), ref1=pl.col("ref1"), actor=pl.col("actor"),
+                        target=pl.col("target"), value=None)
         ev = ev.with_columns(event_ids(ev.select(key.alias("k")).get_column("k"), con)
                              .alias("event_id"))
         b.add_frame("interactions", ev.select(

@@ -43,6 +43,7 @@ import polars as pl
 
 # The rules are the reference importer's; it imports this module only when it runs.
 from orgnet.importers import slack as slack_rules
+from orgnet.importers._base import event_key
 from orgnet.importers._io import batch_file
 
 __all__ = ["Day", "Plain", "parse_days", "plain_messages", "run_events"]
@@ -603,11 +604,9 @@ def run_events(
         if col not in events.columns:
             events = events.with_columns(pl.lit(None, pl.String).alias(col))
     raw_ref1 = pl.col("channel_id") + ":" + pl.col("ts")
-    key = pl.concat_str(
-        [pl.lit("slack\x1f\x1f"), pl.col("kind"), pl.lit("\x1f"),
-         pl.col("artifact_id").fill_null(""), pl.lit("\x1fmessage\x1f"), raw_ref1,
-         pl.lit("\x1f"), pl.col("actor"), pl.lit("\x1f"), pl.col("target_id").fill_null(""),
-         pl.lit("\x1f"), pl.col("value").fill_null(""), pl.lit("\x1f")])
+    key = event_key("slack", None, kind=pl.col("kind"), artifact=pl.col("artifact_id"),
+                    ref0="message", ref1=raw_ref1, actor=pl.col("actor"),
+                    target=pl.col("target_id"), value=pl.col("value"))
     events = events.with_columns(key.alias("_key"))
     events = events.with_columns(hash_keys(events.get_column("_key")).alias("event_id"))
     out = events.select(

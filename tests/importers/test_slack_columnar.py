@@ -258,6 +258,34 @@ def test_unread_duplicate_key_is_ignored(tmp_path: Path, monkeypatch: pytest.Mon
     assert new.counts.rejected == 0 and new.counts.events == 1
 
 
+@pytest.mark.parametrize("instance", [None, "ghe.example.com"])
+def test_event_key_is_what_the_builder_hashes(instance: str | None) -> None:
+    """The column-wise key (all three columnar paths) gives the builder's event ids, nulls and
+    an instance included."""
+    import datetime as dt
+
+    import duckdb
+
+    from orgnet.importers._base import ImportBuilder, event_ids, event_key
+
+    rows = [("mention", "a1", "t1", "art", "C1", "1.5", "v"),
+            ("reaction", "a2", None, None, "C1", "2.5", None),
+            ("chat_message", "é\u2028", None, "x", "", "", "🎉")]
+    b = ImportBuilder("github", "f", instance=instance)
+    b.begin(line=1)
+    ts = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    want = [b.event(k, a, ts=ts, target_id=t, artifact_id=art, value=v, raw_ref=(r0, r1))
+            for k, a, t, art, r0, r1, v in rows]
+    frame = pl.DataFrame(rows, schema=["kind", "actor", "target", "art", "r0", "r1", "value"],
+                         orient="row")
+    keys = frame.select(event_key("github", instance, kind=pl.col("kind"),
+                                  artifact=pl.col("art"), ref0=pl.col("r0"), ref1=pl.col("r1"),
+                                  actor=pl.col("actor"), target=pl.col("target"),
+                                  value=pl.col("value"))).to_series()
+    assert event_ids(keys).to_list() == want
+    assert event_ids(keys, duckdb.connect()).to_list() == want
+
+
 def test_event_ids_match_stable_hash() -> None:
     import duckdb
 
