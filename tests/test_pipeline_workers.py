@@ -167,3 +167,34 @@ def test_packed_listings_keep_the_shared_lookups_once(tmp_path: Path) -> None:
     listings = [p.unpack() for p in packed]
     assert listings[0].lookups is None and listings[1].lookups is shared
     assert [x.shard for x in listings] == [(0, 3), (1, 3), (2, 3)]
+
+
+def test_workers_run_polars_and_duckdb_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import's workers already fill the cores: each gets one polars thread (DuckDB
+    follows), unless the user chose a number; this process's environment is left as it was."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import polars as pl
+
+    from orgnet.importers._base import duckdb_connect
+
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        with pipeline._worker_environment():
+            future = pool.submit(pl.thread_pool_size)
+        assert future.result() == 1
+        assert "POLARS_MAX_THREADS" not in os.environ
+    monkeypatch.setenv("POLARS_MAX_THREADS", "3")
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        with pipeline._worker_environment():
+            future = pool.submit(pl.thread_pool_size)
+        assert future.result() == 3
+        assert os.environ["POLARS_MAX_THREADS"] == "3"
+    con = duckdb_connect()
+    try:
+        threads = con.execute("SELECT current_setting('threads')").fetchall()
+        assert int(threads[0][0]) == pl.thread_pool_size()
+    finally:
+        con.close()

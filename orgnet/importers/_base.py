@@ -49,6 +49,7 @@ __all__ = [
     "ImportCounts",
     "ImportResult",
     "MergeStrategy",
+    "duckdb_connect",
     "event_ids",
     "event_key",
     "identity_id_for",
@@ -71,6 +72,18 @@ def event_key(source_kind: str, instance: str | None, *, kind: pl.Expr | str,
         expr = part if isinstance(part, pl.Expr) else pl.lit(part or "", dtype=pl.String)
         parts += [expr.fill_null(""), pl.lit("\x1f")]
     return pl.concat_str(parts)
+
+
+def duckdb_connect() -> Any:
+    """A DuckDB connection for the columnar import paths, using as many threads as polars does.
+
+    DuckDB otherwise starts one thread per core in every process; the import's worker
+    processes already keep every core busy, and they run polars with one thread
+    (``POLARS_MAX_THREADS=1``, :func:`orgnet.pipeline.import_sample`), so DuckDB follows.
+    """
+    import duckdb
+
+    return duckdb.connect(config={"threads": max(1, pl.thread_pool_size())})
 
 
 def event_ids(keys: pl.Series, con: Any | None = None) -> pl.Series:

@@ -44,7 +44,7 @@ from typing import IO, Any, Final
 
 import polars as pl
 
-from orgnet.importers._base import Identity, event_ids, event_key
+from orgnet.importers._base import Identity, duckdb_connect, event_ids, event_key
 
 # The rules are the reference importer's; it imports this module only when it runs.
 from orgnet.importers.git import (
@@ -517,9 +517,7 @@ def _event_ids(cons: list[Any], keys: pl.Series) -> pl.Series:
     if keys.len() < _DUCKDB_MIN:
         return event_ids(keys)
     if not cons:
-        import duckdb
-
-        cons.append(duckdb.connect())
+        cons.append(duckdb_connect())
     return event_ids(keys, cons[0])
 
 

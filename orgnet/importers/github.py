@@ -37,7 +37,13 @@ import polars as pl
 
 from orgnet.exceptions import InputError
 from orgnet.identity import is_bot_handle
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult, identity_id_for
+from orgnet.importers._base import (
+    Identity,
+    ImportBuilder,
+    ImportResult,
+    duckdb_connect,
+    identity_id_for,
+)
 from orgnet.importers._io import JsonRecordError, iter_line_blocks, loads_strict
 from orgnet.importers.perceval import (
     DECOMPRESSION_ERRORS,
@@ -925,11 +931,9 @@ def import_github(
             stats = replay(b, cast(list[RecordPlan], ctx.plans), resolve_handle=ctx.resolve_login,
                            since=lo, until=hi)
         elif _FAST and is_json_lines(p):
-            import duckdb
-
             from orgnet.importers import _github_fast as fast
 
-            con = duckdb.connect()
+            con = duckdb_connect()
             try:
                 con.execute("SET preserve_insertion_order = true")  # rows in line order
                 lines, items, events = _iter_perceval_columnar(ctx, p, con)

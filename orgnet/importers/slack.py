@@ -54,6 +54,7 @@ from orgnet.importers._base import (
     Identity,
     ImportBuilder,
     ImportResult,
+    duckdb_connect,
     event_ids,
     identity_id_for,
 )
@@ -539,11 +540,9 @@ def _import_days_columnar(
     Same records, rows and order as :func:`_import_day` on every file (see
     :mod:`orgnet.importers._slack_fast`).
     """
-    import duckdb
-
     from orgnet.importers import _slack_fast as fast
 
-    con = duckdb.connect()
+    con = duckdb_connect()
     users = {uid: u.iid for uid, u in state.users.items()}
     bot_users = {uid for uid, u in state.users.items() if u.bot}
     targets: dict[str, tuple[str, ...] | None] = {}
