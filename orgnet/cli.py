@@ -286,6 +286,24 @@ def import_aliases_cmd(
 
 SinceOpt = Annotated[str | None, typer.Option(help="Only events at or after this date/time.")]
 UntilOpt = Annotated[str | None, typer.Option(help="Only events before this date/time.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1, help="Processes that read a large export (64 MB or more) in shards, "
+    "merged in order: the same result as one process. Default: the usable cores.",
+    show_default=False)]
+
+
+def _sharded(target: str, workers: int | None) -> Callable[..., ImportResult]:
+    """An importer that reads a large file in shards on ``workers`` processes (default: every
+    usable core); :func:`orgnet.pipeline.import_file`."""
+    from orgnet.pipeline import import_file, usable_cores
+
+    n = workers or usable_cores()
+
+    def importer(path: Path, **options: Any) -> ImportResult:
+        result: ImportResult = import_file(target, path, options, workers=n)
+        return result
+
+    return importer
 
 
 @import_app.command("git")
@@ -385,7 +403,26 @@ _hosted_command("gitlab", "Import GitLab merge requests (Perceval items).",
 _hosted_command("gerrit", "Import Gerrit changes (gerrit query JSON, REST, Perceval).",
                 "gerrit query JSON, REST ChangeInfo JSON or Perceval items (file or directory).",
                 "Gerrit host.")
-_review_command("slack", "Import a Slack workspace export (zip or directory).")
+
+
+@import_app.command("slack")
+def import_slack_cmd(
+    path: Annotated[Path, typer.Argument(help="The export zip or the directory it unpacks to.")],
+    workspace: WorkspaceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    workers: WorkersOpt = None,
+    strict: StrictOpt = False,
+    force: ForceOpt = False,
+    pseudonymize: PseudoOpt = False,
+    reidentify_map: MapOpt = None,
+) -> None:
+    """Import a Slack workspace export (zip or directory)."""
+    run_import(workspace, "slack", path, _sharded("orgnet.importers.slack:import_slack", workers),
+               _window(since, until), strict=strict, force=force, pseudonymize=pseudonymize,
+               reidentify_map=reidentify_map)
+
+
 _review_command("mattermost", "Import a Mattermost bulk export (JSONL, plain or zipped).")
 
 
@@ -472,7 +509,8 @@ def import_auto_cmd(
             file=str(path),
         )
     console.print(Text(f"{path}: detected {source}"))
-    fn = _loader(f"orgnet.importers.{source}", f"import_{source}")
+    fn = (_sharded("orgnet.importers.slack:import_slack", None) if source == "slack"
+          else _loader(f"orgnet.importers.{source}", f"import_{source}"))
     run_import(workspace, source, path, fn, {}, strict=strict, force=force,
                pseudonymize=pseudonymize, reidentify_map=reidentify_map)
 

@@ -26,7 +26,7 @@ import polars as pl
 from orgnet.ingest import ImportSummary, ingest
 from orgnet.workspace import Workspace, file_sha256
 
-__all__ = ["SAMPLE_FILES", "import_sample"]
+__all__ = ["SAMPLE_FILES", "import_file", "import_sample", "usable_cores"]
 
 #: Files of a generated organisation, in import order (org chart first so every handle resolves
 #: against it): file name, source kind, ``module:function``, options. ``{repo}`` is filled from
@@ -318,6 +318,45 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
     finally:
         if spill_dir is not None:
             shutil.rmtree(spill_dir, ignore_errors=True)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+def import_file(target: str, path: str | Path, options: dict[str, Any] | None = None, *,
+                workers: int = 1) -> Any:
+    """Run one importer; a large file of an importer that reads in shards uses ``workers``
+    processes.
+
+    Parameters
+    ----------
+    target
+        ``module:function`` of the importer, e.g. ``orgnet.importers.slack:import_slack``.
+    path, options
+        The input and the importer's keyword options.
+    workers
+        Processes for a file of at least 64 MB whose importer reads shards (a Slack export):
+        the shards run in parallel and are merged in order, which gives exactly the result of
+        one import. Anything else is read here. Worker processes are started with ``spawn``: a
+        script that passes ``workers > 1`` needs the usual ``if __name__ == "__main__":``
+        guard.
+
+    Returns
+    -------
+    ImportResult
+        As the importer returns it.
+    """
+    p = Path(path)
+    opts = dict(options or {})
+    if workers > 1 and p.is_file() and _n_shards(target, p, workers) > 1:
+        (result,) = _results([(p.name, p, target, opts)], workers)
+        return result
+    return _run_importer(target, p, opts)
 
 
 def sample_repo(folder: Path) -> str:

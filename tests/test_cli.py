@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from orgnet import __version__
@@ -96,3 +97,46 @@ def test_pseudonymized_import_from_the_command_line(fixtures: Path, tmp_path: Pa
     no_key = _orgnet("import", "orgchart", chart, "-w", str(tmp_path / "nokey"), "--pseudonymize",
                      env={"ORGNET_PSEUDONYM_KEY": ""})
     assert no_key.returncode == 1 and "key" in no_key.stderr.lower()
+
+
+def test_slack_import_in_shards_gives_the_one_process_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``orgnet import slack --workers 2`` reads the export in shards in worker processes (here
+    however small it is) and writes what one process writes."""
+    from orgnet import pipeline
+    from orgnet.schema import SCHEMAS
+    from orgnet.workspace import Workspace
+
+    from .conftest import SAMPLE_DATA
+
+    export = str(SAMPLE_DATA / "slack.zip")
+    one = runner.invoke(app, ["import", "slack", export, "-w", str(tmp_path / "one"),
+                              "--workers", "1"])
+    assert one.exit_code == 0, one.output
+    monkeypatch.setattr(pipeline, "_SHARD_BYTES", 0)
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    shards: list[int] = []
+    real = pipeline._n_shards
+    monkeypatch.setattr(pipeline, "_n_shards",
+                        lambda t, p, w: (shards.append(real(t, p, w)), shards[-1])[1])
+    reruns: list[str] = []  # a failed shard would be re-read here: none is
+    real_run = pipeline._run_importer
+    monkeypatch.setattr(pipeline, "_run_importer",
+                        lambda t, p, o: (reruns.append(p.name), real_run(t, p, o))[1])
+    many = runner.invoke(app, ["import", "slack", export, "-w", str(tmp_path / "many"),
+                               "--workers", "2"])
+    assert many.exit_code == 0, many.output
+    assert shards and shards[0] >= 3 and reruns == []
+    a, b = Workspace(tmp_path / "one"), Workspace(tmp_path / "many")
+    for table in SCHEMAS:
+        left, right = a.read(table), b.read(table)
+        if table == "rejects":
+            left, right = left.drop("import_id"), right.drop("import_id")
+        assert left.equals(right), table
+    assert a.read("interactions").height > 0
+    # the number of processes is not an importer option: the import log's options agree
+    assert ([e["options"] for e in a.imports()] == [e["options"] for e in b.imports()])
+    bad = runner.invoke(app, ["import", "slack", export, "-w", str(tmp_path / "x"),
+                              "--workers", "0"])
+    assert bad.exit_code != 0
