@@ -50,8 +50,10 @@ from orgnet.importers.perceval import RecordPlan, replay_plan
 
 __all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "replay"]
 
-#: Raw bytes of JSON lines parsed per DuckDB call.
-BATCH_BYTES: Final = 64 << 20
+#: Raw bytes of JSON lines parsed per DuckDB call and planned together: each batch costs a few
+#: hundred small polars operations, so larger batches save CPU (10,000 people: 42 -> 38 s at 128
+#: MB instead of 64; no better at 256 MB) for memory (+80 MB peak).
+BATCH_BYTES: Final = 128 << 20
 #: What DuckDB reads and the reference parser refuses, in a line that is otherwise JSON: a
 #: trailing comma, and a vertical tab or form feed (blank to DuckDB, not JSON whitespace).
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]|[\x0b\x0c]")
