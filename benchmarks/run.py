@@ -39,7 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine", "main", "markdown", "run_size"]
+__all__ = ["machine", "main", "markdown", "run_size", "speed_probe"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATA = Path(tempfile.gettempdir()) / "orgnet-bench"
@@ -125,6 +125,39 @@ class PeakMemory:
         self._stop.set()
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its children that have ended."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def speed_probe() -> float:
+    """Seconds for a fixed piece of CPU work (Python, hashing and a polars sort), best of three.
+
+    Run before and after each size: on a shared virtual machine the same code can take a
+    quarter longer from one hour to the next, and the probe shows how fast the machine was
+    while the size ran, so runs can be compared.
+    """
+    import hashlib
+
+    import polars as pl
+
+    block = bytes(range(256)) * (1 << 16)  # 16 MiB
+    values = pl.Series("x", range(5_000_000)).hash(seed=1)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i * i % 7
+        for _ in range(12):
+            hashlib.sha256(block).digest()
+        values.sort()
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def _gib(n: int) -> float:
     return round(n / 2**30, 2)
 
@@ -169,9 +202,10 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
     def step(name: str, group: str) -> Iterator[dict[str, Any]]:
         mem.reset()
         row: dict[str, Any] = {"step": name, "group": group}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         yield row
         row["seconds"] = round(time.perf_counter() - started, 3)
+        row["cpu_s"] = round(_cpu_seconds() - cpu, 1)
         row["peak_gib"] = _gib(mem.current_peak())
         steps.append(row)
         print(f"  {people}: {name} {row['seconds']:.1f} s, peak {row['peak_gib']} GiB",
@@ -184,6 +218,7 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
         "generate_s": None if gen_seconds is None else round(gen_seconds, 1),
         "input_bytes": {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()},
     }
+    probes = [speed_probe()]
     mem.reset()
     with tempfile.TemporaryDirectory(prefix="orgnet-bench-ws-", dir=data_dir) as tmp:
         ws = Workspace(Path(tmp) / "ws")
@@ -247,6 +282,8 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
         finally:
             report_build.AnalysisContext, report_build.run_analyses = original  # type: ignore[misc]
     mem.stop()
+    probes.append(speed_probe())
+    facts["speed_probe_s"] = probes
     sums = {
         "import_s": sum(s["seconds"] for s in steps if s["group"] == "import"),
         "analyze_s": sum(s["seconds"] for s in steps
@@ -258,6 +295,7 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
     sums = {k: round(v, 1) for k, v in sums.items()}
     sums["total_s"] = round(sums["import_s"] + sums["analyze_s"] + sums["report_s"], 1)
     sums["peak_gib"] = max((s["peak_gib"] or 0.0) for s in steps)
+    sums["import_cpu_s"] = next(s["cpu_s"] for s in steps if s["step"] == "import")
     return {"facts": facts, "steps": steps, "summary": sums, "memory_method": mem.method}
 
 
@@ -335,13 +373,16 @@ def markdown(doc: dict[str, Any]) -> str:
     if sizes:
         lines += ["", "## Summary", "",
                   "| people | events | import s | analyze s | report s | total s | peak GiB "
-                  "| targets |", "|---|---|---|---|---|---|---|---|"]
+                  "| targets | import CPU s | speed probe s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for s in sizes:
             f, sm = s["facts"], s["summary"]
+            probe = " / ".join(_fmt(x) for x in f.get("speed_probe_s", []))
             lines.append(
                 f"| {_fmt(f['people'])} | {_fmt(f['rows'].get('interactions'))} "
                 f"| {_fmt(sm['import_s'])} | {_fmt(sm['analyze_s'])} | {_fmt(sm['report_s'])} "
-                f"| {_fmt(sm['total_s'])} | {_fmt(sm['peak_gib'])} | {s.get('verdict', '')} |")
+                f"| {_fmt(sm['total_s'])} | {_fmt(sm['peak_gib'])} | {s.get('verdict', '')} "
+                f"| {_fmt(sm.get('import_cpu_s'))} | {probe} |")
         names = list(dict.fromkeys(st["step"] for s in sizes for st in s["steps"]))
         lines += ["", "## Steps (seconds, peak GiB of the step)", "",
                   "| step | " + " | ".join(_fmt(s["facts"]["people"]) for s in sizes) + " |",
@@ -361,7 +402,11 @@ def markdown(doc: dict[str, Any]) -> str:
                   "are the first to need; the views built up front are listed as graph:<view>.",
                   "`analyze s` = load + events + graph views + analyses and rules (wall). "
                   "`import s` includes reading, parsing, identity resolution and writing "
-                  "Parquet. Generation time is not counted.", ""]
+                  "Parquet. Generation time is not counted. `import CPU s`: user and system "
+                  "CPU of the import, its worker processes included. `speed probe s`: a fixed "
+                  "piece of CPU work timed before and after the size (best of three; "
+                  "`benchmarks.run.speed_probe`): how fast this shared machine was meanwhile.",
+                  ""]
         lines += ["## Data", "", "| people | rows per table | generate s | input bytes |",
                   "|---|---|---|---|"]
         for s in sizes:

@@ -40,3 +40,26 @@ def test_verdict_only_for_the_period_the_targets_are_for() -> None:
     assert run._verdict(100_000, 12, summary) == "total ok, memory ok"
     assert run._verdict(100_000, 2, summary).startswith("no verdict")
     assert run._verdict(2_000, 12, summary) == ""
+
+
+def test_cpu_seconds_count_ended_children() -> None:
+    import subprocess
+    import sys
+
+    before = run._cpu_seconds()
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    assert run._cpu_seconds() - before >= 0.05  # the child's CPU, not only this process's
+
+
+def test_markdown_shows_import_cpu_and_the_speed_probe() -> None:
+    size = {"people": 2_000, "verdict": "",
+            "facts": {"people": 2_000, "rows": {"interactions": 10}, "generate_s": 1.0,
+                      "input_bytes": {"a": 1}, "speed_probe_s": [0.35, 0.41]},
+            "steps": [{"step": "import", "group": "import", "seconds": 3.0, "cpu_s": 5.5,
+                       "peak_gib": 0.5}],
+            "summary": {"import_s": 3.0, "analyze_s": 4.0, "report_s": 1.0, "total_s": 8.0,
+                        "peak_gib": 0.5, "import_cpu_s": 5.5}}
+    text = markdown({"date": "2026-11-22", "machine": {"cores": 2}, "sizes": [size]})
+    row = next(line for line in text.splitlines() if line.startswith("| 2,000 | 10 |"))
+    assert row.endswith("| 5.50 | 0.35 / 0.41 |")
+    assert run.speed_probe() > 0
