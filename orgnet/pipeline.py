@@ -286,7 +286,14 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
     except OSError:
         spill_dir = None
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        try:
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
+        except (OSError, NotImplementedError, ImportError):  # no process pools on this system
+            # (no working sem_open, for one): every file is read here, as with one worker.
+            for _name, path, target, opts in jobs:
+                yield _run_importer(target, path, opts)
+            return
+        with pool:
             futures: dict[int, list[tuple[int, Any]]] = {}
             listings: dict[int, Any] = {}
             with _worker_environment():  # workers start on submit

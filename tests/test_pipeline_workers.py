@@ -198,3 +198,24 @@ def test_workers_run_polars_and_duckdb_with_one_thread(monkeypatch: pytest.Monke
         assert int(threads[0][0]) == pl.thread_pool_size()
     finally:
         con.close()
+
+
+def test_no_process_pool_means_a_serial_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where process pools cannot be made (no working ``sem_open``, say), every file is read in
+    this process instead of the import failing."""
+    serial = import_sample(SAMPLE_DATA, tmp_path / "serial")
+
+    def no_pool(*_args: object, **_kwargs: object) -> object:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    ran: list[str] = []
+    real_run = pipeline._run_importer
+    monkeypatch.setattr(pipeline, "_run_importer",
+                        lambda t, p, o: (ran.append(p.name), real_run(t, p, o))[1])
+    fallback = import_sample(SAMPLE_DATA, tmp_path / "fallback", workers=2)
+    assert ran == [Path(s.source_file).name for s in serial]
+    assert [s.counts.as_dict() for s in fallback] == [s.counts.as_dict() for s in serial]
