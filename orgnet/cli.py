@@ -288,16 +288,17 @@ SinceOpt = Annotated[str | None, typer.Option(help="Only events at or after this
 UntilOpt = Annotated[str | None, typer.Option(help="Only events before this date/time.")]
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", min=1, help="Processes that read a large export (64 MB or more) in shards, "
-    "merged in order: the same result as one process. Default: the usable cores.",
+    "merged in order: the same result as one process. Default: the usable cores, as many as "
+    "the available memory holds at 2 GiB each.",
     show_default=False)]
 
 
 def _sharded(target: str, workers: int | None) -> Callable[..., ImportResult]:
-    """An importer that reads a large file in shards on ``workers`` processes (default: every
-    usable core); :func:`orgnet.pipeline.import_file`."""
-    from orgnet.pipeline import import_file, usable_cores
+    """An importer that reads a large file in shards on ``workers`` processes (default:
+    :func:`orgnet.pipeline.default_workers`); :func:`orgnet.pipeline.import_file`."""
+    from orgnet.pipeline import default_workers, import_file
 
-    n = workers or usable_cores()
+    n = workers or default_workers()
 
     def importer(path: Path, **options: Any) -> ImportResult:
         result: ImportResult = import_file(target, path, options, workers=n)

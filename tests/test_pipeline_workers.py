@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,26 @@ def test_no_process_pool_means_a_serial_import(
     fallback = import_sample(SAMPLE_DATA, tmp_path / "fallback", workers=2)
     assert ran == [Path(s.source_file).name for s in serial]
     assert [s.counts.as_dict() for s in fallback] == [s.counts.as_dict() for s in serial]
+
+
+def test_default_workers_are_cores_capped_by_available_memory(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "usable_cores", lambda: 64)
+    page = 4096
+
+    def sysconf_with(avail_bytes: int) -> Callable[[str], int]:
+        return lambda name: {"SC_AVPHYS_PAGES": avail_bytes // page, "SC_PAGE_SIZE": page}[name]
+
+    monkeypatch.setattr(pipeline.os, "sysconf", sysconf_with(9 * pipeline.WORKER_MEMORY))
+    assert pipeline.default_workers() == 9  # 64 cores, memory for 9
+    monkeypatch.setattr(pipeline.os, "sysconf", sysconf_with(pipeline.WORKER_MEMORY // 2))
+    assert pipeline.default_workers() == 1  # never fewer than one
+    monkeypatch.setattr(pipeline.os, "sysconf", sysconf_with(1000 * pipeline.WORKER_MEMORY))
+    assert pipeline.default_workers() == 64  # the cores decide
+
+    def unknown(name: str) -> int:
+        raise ValueError(name)
+
+    monkeypatch.setattr(pipeline.os, "sysconf", unknown)
+    assert pipeline.default_workers() == 64

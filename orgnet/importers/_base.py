@@ -79,7 +79,8 @@ def duckdb_connect() -> Any:
 
     DuckDB otherwise starts one thread per core in every process; the import's worker
     processes already keep every core busy, and they run polars with one thread
-    (``POLARS_MAX_THREADS=1``, :func:`orgnet.pipeline.import_sample`), so DuckDB follows.
+    (``POLARS_MAX_THREADS=1``, set by :mod:`orgnet.pipeline` when it starts them), so DuckDB
+    follows.
     """
     import duckdb
 
