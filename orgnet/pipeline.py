@@ -14,10 +14,13 @@ import os
 import pickle
 import re
 import shutil
+import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,8 +29,8 @@ import polars as pl
 from orgnet.ingest import ImportSummary, ingest
 from orgnet.workspace import Workspace, file_sha256
 
-__all__ = ["SAMPLE_FILES", "WORKER_MEMORY", "default_workers", "import_file", "import_sample",
-           "usable_cores"]
+__all__ = ["SAMPLE_FILES", "WORKER_MEMORY", "available_memory", "default_workers", "import_file",
+           "import_sample", "usable_cores"]
 
 #: Files of a generated organisation, in import order (org chart first so every handle resolves
 #: against it): file name, source kind, ``module:function``, options. ``{repo}`` is filled from
@@ -234,21 +237,27 @@ class _Packed:
 _WORKER_ENV: Final = {"POLARS_MAX_THREADS": "1"}
 
 
+_ENV_LOCK: Final = threading.Lock()
+
+
 @contextlib.contextmanager
 def _worker_environment() -> Iterator[None]:
     """Set :data:`_WORKER_ENV` (except what the user set) while worker processes are started.
 
     ``spawn`` copies the environment at each start; this process's own polars thread pool is
-    made first, so it keeps its size.
+    made first, so it keeps its size. The environment of this process changes meanwhile (a
+    process another thread starts in that time inherits it); imports in several threads start
+    their workers one after the other.
     """
     pl.thread_pool_size()
-    added = {k: v for k, v in _WORKER_ENV.items() if k not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
+    with _ENV_LOCK:
+        added = {k: v for k, v in _WORKER_ENV.items() if k not in os.environ}
+        os.environ.update(added)
+        try:
+            yield
+        finally:
+            for key in added:
+                os.environ.pop(key, None)
 
 
 def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) -> Iterator[Any]:
@@ -289,7 +298,7 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
     try:
         try:
             pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
-        except (OSError, NotImplementedError, ImportError):  # no process pools on this system
+        except (OSError, NotImplementedError, ImportError, ValueError):  # no process pools here
             # (no working sem_open, for one): every file is read here, as with one worker.
             for _name, path, target, opts in jobs:
                 yield _run_importer(target, path, opts)
@@ -297,19 +306,23 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
         with pool:
             futures: dict[int, list[tuple[int, Any]]] = {}
             listings: dict[int, Any] = {}
-            with _worker_environment():  # workers start on submit
-                for i, k, n in tasks:
-                    opts = jobs[i][3]
-                    if n > 1:
-                        # The zip directory is read once here (while the pool starts on the files
-                        # submitted before) instead of once per shard.
-                        if i not in listings:
-                            listings[i] = _packed_listings(jobs[i][2], jobs[i][1], n)
-                        opts = {**opts, "shard": (k, n)}
-                        if listings[i] is not None:
-                            opts["listing"] = listings[i][k]
-                    futures.setdefault(i, []).append((k, pool.submit(
-                        _run_importer_spilled, jobs[i][2], jobs[i][1], opts, spill_dir)))
+            try:
+                with _worker_environment():  # workers start on submit
+                    for i, k, n in tasks:
+                        opts = jobs[i][3]
+                        if n > 1:
+                            # The zip directory is read once here (while the pool starts on the
+                            # files submitted before) instead of once per shard.
+                            if i not in listings:
+                                listings[i] = _packed_listings(jobs[i][2], jobs[i][1], n)
+                            opts = {**opts, "shard": (k, n)}
+                            if listings[i] is not None:
+                                opts["listing"] = listings[i][k]
+                        futures.setdefault(i, []).append((k, pool.submit(
+                            _run_importer_spilled, jobs[i][2], jobs[i][1], opts, spill_dir)))
+            except (OSError, BrokenProcessPool):  # a worker could not be started (EAGAIN...)
+                pool.shutdown(wait=False, cancel_futures=True)
+                futures.clear()  # every file is read here, as with one worker
             del listings
             for i, (_name, path, target, opts) in enumerate(jobs):
                 pieces = futures.pop(i, None)
@@ -329,33 +342,73 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    """The cores this process may use: its CPU affinity, a container's CPU quota (cgroup v2
+    ``cpu.max``) and, on Windows, the 61 processes a process pool can have."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    quota = _read_text("/sys/fs/cgroup/cpu.max").split()
+    if len(quota) == 2 and quota[0].isdigit() and quota[1].isdigit() and int(quota[1]) > 0:
+        cores = min(cores, -(-int(quota[0]) // int(quota[1])))
+    if sys.platform == "win32":
+        cores = min(cores, 61)  # ProcessPoolExecutor's limit there
+    return max(1, cores)
 
 
 #: Memory set aside per worker process when choosing how many to start: a 64 MB Slack shard
 #: peaks at about 1.2 GB resident in its worker (10,000-person export), libraries included.
+#: The main process, which merges the shards' tables, is given as much.
 WORKER_MEMORY: Final = 2 << 30
 
 
-def default_workers() -> int:
-    """Worker processes for a parallel import: the usable cores, but no more than the memory
-    available now holds at :data:`WORKER_MEMORY` each (at least one).
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
 
-    A many-core machine with little memory would otherwise start more shard processes than it
-    can hold. Where the available memory is unknown, the cores decide.
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now, or ``None`` when unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (free memory plus page cache the kernel can reclaim),
+    within a container's cgroup v2 limit (``memory.max`` less ``memory.current``); elsewhere
+    the free physical pages.
+    """
+    found: list[int] = []
+    for line in _read_text("/proc/meminfo").splitlines():
+        if line.startswith("MemAvailable:"):
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                found.append(int(parts[1]) * 1024)
+            break
+    limit, current = (_read_text(f"/sys/fs/cgroup/memory.{n}").strip() for n in ("max", "current"))
+    if limit.isdigit() and current.isdigit():
+        found.append(max(0, int(limit) - int(current)))
+    if not found:
+        try:
+            pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):  # not on every platform
+            return None
+        if pages > 0:
+            found.append(pages)
+    return min(found) if found else None
+
+
+def default_workers() -> int:
+    """Worker processes for a parallel import: the usable cores, but no more than the available
+    memory holds at :data:`WORKER_MEMORY` each after as much for this process (at least one).
+
+    A many-core machine or container with little memory would otherwise start more shard
+    processes than it can hold. Where the available memory is unknown, the cores decide.
     """
     cores = usable_cores()
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not on every platform
+    available = available_memory()
+    if available is None:
         return cores
-    if available <= 0:
-        return cores
-    return max(1, min(cores, available // WORKER_MEMORY))
+    return max(1, min(cores, available // WORKER_MEMORY - 1))
 
 
 def import_file(target: str, path: str | Path, options: dict[str, Any] | None = None, *,

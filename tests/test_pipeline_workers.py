@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -226,20 +225,78 @@ def test_default_workers_are_cores_capped_by_available_memory(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "usable_cores", lambda: 64)
-    page = 4096
+    gib = pipeline.WORKER_MEMORY
+    for available, expected in ((10 * gib, 9), (gib // 2, 1), (1000 * gib, 64), (None, 64)):
+        monkeypatch.setattr(pipeline, "available_memory", lambda a=available: a)
+        assert pipeline.default_workers() == expected, available  # one share kept for this one
 
-    def sysconf_with(avail_bytes: int) -> Callable[[str], int]:
-        return lambda name: {"SC_AVPHYS_PAGES": avail_bytes // page, "SC_PAGE_SIZE": page}[name]
 
-    monkeypatch.setattr(pipeline.os, "sysconf", sysconf_with(9 * pipeline.WORKER_MEMORY))
-    assert pipeline.default_workers() == 9  # 64 cores, memory for 9
-    monkeypatch.setattr(pipeline.os, "sysconf", sysconf_with(pipeline.WORKER_MEMORY // 2))
-    assert pipeline.default_workers() == 1  # never fewer than one
-    monkeypatch.setattr(pipeline.os, "sysconf", sysconf_with(1000 * pipeline.WORKER_MEMORY))
-    assert pipeline.default_workers() == 64  # the cores decide
+def test_available_memory_and_cores_read_the_kernel_and_the_container(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"/proc/meminfo": "MemTotal: 1000 kB\nMemFree: 10 kB\nMemAvailable: 800 kB\n"}
+    monkeypatch.setattr(pipeline, "_read_text", lambda path: files.get(path, ""))
+    assert pipeline.available_memory() == 800 * 1024  # page cache counts, not only MemFree
+    files["/sys/fs/cgroup/memory.max"] = "409600\n"
+    files["/sys/fs/cgroup/memory.current"] = "102400\n"
+    assert pipeline.available_memory() == 307_200  # the container's limit is lower
+    files["/sys/fs/cgroup/memory.max"] = "max\n"
+    assert pipeline.available_memory() == 800 * 1024
+    monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda _pid: set(range(16)),
+                        raising=False)
+    assert pipeline.usable_cores() == 16
+    files["/sys/fs/cgroup/cpu.max"] = "250000 100000\n"  # docker --cpus 2.5
+    assert pipeline.usable_cores() == 3
+    files["/sys/fs/cgroup/cpu.max"] = "max 100000\n"
+    assert pipeline.usable_cores() == 16
 
-    def unknown(name: str) -> int:
-        raise ValueError(name)
 
-    monkeypatch.setattr(pipeline.os, "sysconf", unknown)
-    assert pipeline.default_workers() == 64
+def probe_importer(path: Path, **_options: object) -> object:
+    """A test importer (run in a worker): records its polars and DuckDB thread counts."""
+    import polars as pl
+
+    from orgnet.importers._base import ImportBuilder, duckdb_connect
+
+    con = duckdb_connect()
+    try:
+        duck = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    finally:
+        con.close()
+    result = ImportBuilder("github", str(path)).finish()
+    result.tables["probe"] = pl.DataFrame({"pid": [os.getpid()], "polars": [pl.thread_pool_size()],
+                                           "duckdb": [duck],
+                                           "env": [os.environ.get("POLARS_MAX_THREADS")]})
+    return result
+
+
+def test_pool_workers_get_one_polars_and_duckdb_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the import's own pool: the workers' polars and DuckDB pools have one thread."""
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    source = tmp_path / "input.json"
+    source.write_text("{}", encoding="utf-8")
+    target = f"{__name__}:probe_importer"
+    jobs = [(f"f{i}", source, target, {}) for i in range(3)]
+    probes = [r.tables["probe"] for r in pipeline._results(jobs, 2)]
+    assert all(p["pid"][0] != os.getpid() for p in probes)  # ran in workers
+    assert [(p["polars"][0], p["duckdb"][0], p["env"][0]) for p in probes] == [(1, 1, "1")] * 3
+    assert "POLARS_MAX_THREADS" not in os.environ
+
+
+def test_failed_worker_start_means_a_serial_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot be started (EAGAIN under a process limit) is not an import error."""
+    serial = import_sample(SAMPLE_DATA, tmp_path / "serial")
+    real_pool = pipeline.ProcessPoolExecutor
+
+    class Refusing(real_pool):  # type: ignore[misc,valid-type]
+        def submit(self, *args: object, **kwargs: object) -> object:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Refusing)
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    fallback = import_sample(SAMPLE_DATA, tmp_path / "fallback", workers=2)
+    assert [s.counts.as_dict() for s in fallback] == [s.counts.as_dict() for s in serial]
