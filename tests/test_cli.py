@@ -140,3 +140,17 @@ def test_slack_import_in_shards_gives_the_one_process_workspace(
     bad = runner.invoke(app, ["import", "slack", export, "-w", str(tmp_path / "x"),
                               "--workers", "0"])
     assert bad.exit_code != 0
+    # Without --workers, and through `import auto`: default_workers() processes.
+    monkeypatch.setattr(pipeline, "default_workers", lambda: 2)
+    calls: list[int] = []
+    monkeypatch.setattr(pipeline, "_n_shards",
+                        lambda t, p, w: (calls.append(w), real(t, p, w))[1])
+    for command in (["slack"], ["auto"]):
+        calls.clear()
+        out = runner.invoke(app, ["import", *command, export, "-w",
+                                  str(tmp_path / command[0])])
+        assert out.exit_code == 0, out.output
+        assert calls and set(calls) == {2}, command  # planned for default_workers() processes
+        assert Workspace(tmp_path / command[0]).read("interactions").equals(
+            a.read("interactions"))
+    assert reruns == []
