@@ -274,7 +274,9 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
         for _name, path, target, opts in jobs:
             yield _run_importer(target, path, opts)
         return
-    from orgnet.importers._base import merge_results
+    from orgnet.importers._base import current_progress, merge_results
+
+    progress = current_progress()
 
     # (job, shard, shards) in ingest order: a file that finishes early is ingested here while
     # the pool works on.
@@ -329,8 +331,11 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
                 result = None
                 if pieces is not None:
                     try:
-                        parts = [_unspill(f.result())
-                                 for _k, f in sorted(pieces, key=lambda p: p[0])]
+                        parts = []
+                        for _k, f in sorted(pieces, key=lambda p: p[0]):
+                            parts.append(_unspill(f.result()))
+                            if progress is not None:  # records read so far, shard by shard
+                                progress(sum(part.counts.read for part in parts))
                         result = merge_results(parts)
                     except Exception:  # re-run here: the outcome is then the serial one
                         result = None

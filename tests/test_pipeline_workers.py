@@ -300,3 +300,21 @@ def test_failed_worker_start_means_a_serial_import(
     monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
     fallback = import_sample(SAMPLE_DATA, tmp_path / "fallback", workers=2)
     assert [s.counts.as_dict() for s in fallback] == [s.counts.as_dict() for s in serial]
+
+
+def test_sharded_import_reports_progress_as_shards_arrive(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line's progress display counts records read by worker processes too."""
+    from orgnet.importers._base import progress_hook
+
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    monkeypatch.setattr(pipeline, "_SHARD_BYTES", 0)
+    ticks: list[int] = []
+    with progress_hook(ticks.append):
+        result = pipeline.import_file("orgnet.importers.slack:import_slack",
+                                      SAMPLE_DATA / "slack.zip", {}, workers=2)
+    shards = pipeline._n_shards("orgnet.importers.slack:import_slack",
+                                SAMPLE_DATA / "slack.zip", 2)
+    assert len(ticks) == shards >= 3
+    assert ticks == sorted(ticks) and ticks[-1] == result.counts.read > ticks[0] > 0

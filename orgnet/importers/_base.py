@@ -49,6 +49,7 @@ __all__ = [
     "ImportCounts",
     "ImportResult",
     "MergeStrategy",
+    "current_progress",
     "duckdb_connect",
     "event_ids",
     "event_key",
@@ -130,6 +131,12 @@ def progress_hook(callback: ProgressCallback) -> Iterator[None]:
         yield
     finally:
         _PROGRESS.reset(token)
+
+
+def current_progress() -> ProgressCallback | None:
+    """The callback of the enclosing :func:`progress_hook`, if any (for code that reads a file
+    in other processes and reports the records they read as their results arrive)."""
+    return _PROGRESS.get()
 
 
 def identity_id_for(source: str, native_id: str, instance: str | None = None) -> str:
