@@ -260,6 +260,12 @@ def _worker_environment() -> Iterator[None]:
                 os.environ.pop(key, None)
 
 
+def _serial(jobs: list[tuple[str, Path, str, dict[str, Any]]]) -> Iterator[Any]:
+    """Import results in job order, every file read in this process."""
+    for _name, path, target, opts in jobs:
+        yield _run_importer(target, path, opts)
+
+
 def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) -> Iterator[Any]:
     """Import results in job order.
 
@@ -271,8 +277,7 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
     """
     big = [i for i, job in enumerate(jobs) if job[1].stat().st_size >= _POOL_BYTES]
     if workers <= 1 or not big:
-        for _name, path, target, opts in jobs:
-            yield _run_importer(target, path, opts)
+        yield from _serial(jobs)
         return
     from orgnet.importers._base import current_progress, merge_results
 
@@ -302,8 +307,7 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) ->
             pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
         except (OSError, NotImplementedError, ImportError, ValueError):  # no process pools here
             # (no working sem_open, for one): every file is read here, as with one worker.
-            for _name, path, target, opts in jobs:
-                yield _run_importer(target, path, opts)
+            yield from _serial(jobs)
             return
         with pool:
             futures: dict[int, list[tuple[int, Any]]] = {}

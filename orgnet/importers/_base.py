@@ -58,6 +58,7 @@ __all__ = [
     "progress_hook",
 ]
 
+
 def event_key(source_kind: str, instance: str | None, *, kind: pl.Expr | str,
               artifact: pl.Expr | str | None, ref0: pl.Expr | str | None,
               ref1: pl.Expr | str | None, actor: pl.Expr | str | None,

@@ -108,7 +108,6 @@ def batch_file(pieces: list[bytes], prefix: str) -> Iterator[str]:
             os.unlink(path)
 
 
-
 class _Inflater:
     """ISA-L's raw-deflate decompressor with the ``zlib`` interface and errors (``zlib.error``)."""
 

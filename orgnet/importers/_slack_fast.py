@@ -67,7 +67,6 @@ _ID: Final = slack_rules._ID.pattern
 #: First whole second past the latest year the reference path accepts.
 _MAX_WHOLE: Final = int(dt.datetime(slack_rules._MAX_YEAR + 1, 1, 1, tzinfo=dt.UTC).timestamp())
 _NULL_TYPES: Final = (None, "NULL")
-#: Batches go to a memory file system when there is one.
 
 #: Fields of a message read as their JSON text (minified by DuckDB): their JSON type and string
 #: value are derived in polars (:func:`_dec`), much cheaper than json_type/json_extract_string
