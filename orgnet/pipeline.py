@@ -109,13 +109,32 @@ def _run_importer_spilled(
     return _Spilled(dataclasses.replace(result, tables={}), files)
 
 
+def _read_spilled(file: str) -> pl.DataFrame:
+    """A table a worker wrote: memory-mapped where the file can be removed while mapped (POSIX).
+
+    Mapped, the frame's buffers are the file's pages (in memory under ``/dev/shm``): no copy,
+    and the pages are freed when the frame is and the file is gone (10,000 people: about 3 GB
+    handed over, 2-4 s of the main process's CPU for ``read_ipc``'s copy).
+    """
+    if os.name != "posix":  # a mapped file cannot be removed there
+        return pl.read_ipc(file)
+    import pyarrow as pa
+    import pyarrow.ipc
+
+    with pa.memory_map(file) as source:
+        table = pyarrow.ipc.open_file(source).read_all()
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 def _unspill(obj: Any) -> Any:
     """The import result of a worker, with its tables read back from their files (then removed)."""
     if not isinstance(obj, _Spilled):
         return obj
     tables: dict[str, pl.DataFrame] = {}
     for name, file in obj.files.items():
-        tables[name] = pl.read_ipc(file)
+        tables[name] = _read_spilled(file)
         with contextlib.suppress(OSError):  # else removed with the spill directory at the end
             os.unlink(file)
     return dataclasses.replace(obj.result, tables=tables)

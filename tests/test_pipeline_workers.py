@@ -104,6 +104,29 @@ def test_spilled_tables_round_trip_and_fall_back_when_unwritable(tmp_path: Path)
     assert all(whole.tables[n].equals(f) for n, f in direct.tables.items())
 
 
+def test_spilled_frames_are_mapped_and_outlive_their_file(tmp_path: Path) -> None:
+    """The main process maps a worker's table (no copy); the frame keeps every type and value
+    after its file is removed, as the hand-over does at once."""
+    import polars as pl
+
+    frame = pl.DataFrame({
+        "kind": pl.Series(["review", "chat", "review"], dtype=pl.Enum(["chat", "review"])),
+        "cat": pl.Series(["a", "b", None], dtype=pl.Categorical),
+        "ts": pl.Series([1, 2, 3]).cast(pl.Datetime("us", "UTC")),
+        "text": ["x" * 40, None, "z"],
+        "ids": [[1, 2], [], None],
+        "w": [0.5, None, 2.0],
+    })
+    frame = pl.concat([frame, frame.reverse()], rechunk=False)  # two record batches
+    file = tmp_path / "t.arrow"
+    frame.write_ipc(file, compression="uncompressed")
+    back = pipeline._read_spilled(str(file))
+    file.unlink()
+    assert back.schema == frame.schema
+    assert back.equals(frame)
+    assert back.select(pl.col("text").str.len_bytes().sum()).item() == 2 * 41
+
+
 def test_spill_directories_of_killed_imports_are_removed(tmp_path: Path) -> None:
     import subprocess
     import sys
