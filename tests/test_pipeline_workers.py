@@ -125,6 +125,10 @@ def test_spilled_frames_are_mapped_and_outlive_their_file(tmp_path: Path) -> Non
     assert back.schema == frame.schema
     assert back.equals(frame)
     assert back.select(pl.col("text").str.len_bytes().sum()).item() == 2 * 41
+    # A table with no rows keeps its schema (a file with no record batch).
+    frame.clear().write_ipc(file, compression="uncompressed")
+    empty = pipeline._read_spilled(str(file))
+    assert empty.height == 0 and empty.schema == frame.schema
 
 
 def test_spill_directories_of_killed_imports_are_removed(tmp_path: Path) -> None:
