@@ -243,7 +243,7 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
                               min_group_size=cfg.privacy.min_group_size)
         with step("events", "analyze") as row:
             events = ctx.cached("events", lambda: report_build._sorted_events(
-                person_events(data, ctx.options).collect()))
+                person_events(data, ctx.options)))
             row["rows"] = events.height
         facts["person_events"] = events.height
         for view in ("review", "communication", "coedit", "collaboration"):

@@ -22,21 +22,19 @@ from orgnet.graph.build import Graph, GraphOptions, View, build_view, person_eve
 from orgnet.graph.cache import ViewCache
 from orgnet.graph.formal import membership_at
 
-__all__ = ["AnalysisContext", "ensure_context", "memoized", "sort_by_event_id"]
+__all__ = ["AnalysisContext", "collect_events", "ensure_context", "memoized", "sort_by_event_id"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def sort_by_event_id(df: pl.DataFrame) -> pl.DataFrame:
-    """``df.sort("event_id", maintain_order=True)``, faster for orgnet's event ids.
+def _event_order(df: pl.DataFrame) -> pl.Series | None:
+    """Row positions of ``df`` in event-id order (stable), or ``None`` for ids that are not
+    orgnet's.
 
     Event ids are 20 lower-case hex digits (``stable_hash(..., length=20)``): for those,
     lexicographic order is the order of the two integers of their first 16 and last 4 digits,
-    and sorting integers is about twice as fast as sorting strings. Any other id falls back to
-    the string sort, so the order is the same either way.
+    and sorting integers is about twice as fast as sorting strings.
     """
-    if df.height < 2 or "event_id" not in df.columns:
-        return df.sort("event_id", maintain_order=True) if "event_id" in df.columns else df
     ids = pl.col("event_id")
     check = df.select(
         (ids.str.len_bytes() == 20).all().alias("len"),
@@ -44,17 +42,75 @@ def sort_by_event_id(df: pl.DataFrame) -> pl.DataFrame:
         ids.null_count().alias("nulls"),
     ).row(0)
     if not (check[0] and check[1] and check[2] == 0):
-        return df.sort("event_id", maintain_order=True)
-    # One contiguous chunk per column makes the gather behind the sort about twice as fast.
-    df = df.rechunk()
-    high = ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64)
-    keyed = df.with_columns(high.alias("__high")).sort("__high", maintain_order=True)
+        return None
+    high = ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("h")
+    keyed = df.select(high).with_row_index("i").sort("h", maintain_order=True)
     # Ids that share their first 16 digits (rare) also need the last 4 in the order.
-    sorted_high = keyed["__high"]
+    sorted_high = keyed["h"]
     if (sorted_high.slice(1) != sorted_high.slice(0, keyed.height - 1)).all():
-        return keyed.drop("__high")
-    return df.sort([high, ids.str.slice(16).str.to_integer(base=16, dtype=pl.UInt64)],
-                   maintain_order=True)
+        return keyed["i"]
+    low = ids.str.slice(16).str.to_integer(base=16, dtype=pl.UInt64).alias("l")
+    return (df.select(high, low).with_row_index("i")
+            .sort(["h", "l"], maintain_order=True).get_column("i"))
+
+
+def _gather(columns: list[pl.Series], order: pl.Series) -> pl.DataFrame:
+    """The columns taken in ``order``, one at a time, each dropped from ``columns`` once taken.
+
+    When ``columns`` holds the last reference to a frame's columns, each is freed as soon as
+    its sorted copy exists, so the sort needs memory for one more column, not a second frame.
+    One contiguous chunk per column makes the gather about twice as fast, so each column is
+    rechunked first (a no-op when it already is one chunk).
+    """
+    out: list[pl.Series] = []
+    while columns:
+        column = columns.pop(0).rechunk()
+        out.append(column.gather(order))
+        del column
+    return pl.DataFrame(out)
+
+
+def sort_by_event_id(df: pl.DataFrame) -> pl.DataFrame:
+    """``df.sort("event_id", maintain_order=True)``, faster for orgnet's event ids.
+
+    Orgnet's ids (20 lower-case hex digits) are sorted as two integers; any other id falls back
+    to the string sort, so the order is the same either way.
+    """
+    if df.height < 2 or "event_id" not in df.columns:
+        return df.sort("event_id", maintain_order=True) if "event_id" in df.columns else df
+    order = _event_order(df)
+    if order is None:
+        return df.sort("event_id", maintain_order=True)
+    return _gather(df.get_columns(), order)
+
+
+def collect_events(events: pl.LazyFrame) -> pl.DataFrame:
+    """Collect a person-event query sorted by event id (:func:`sort_by_event_id`), in less memory.
+
+    The query runs on polars' streaming engine, which does not hold the joins' intermediate
+    frames at once, and the sort moves one column at a time. At 10,000 people x 12 months
+    (9.2 M events, 1.7 GiB) the step's peak fell from 3.4 to 2.7 GiB and its time from 6.5 to
+    5.2 s against ``sort_by_event_id(events.collect())``, for the same frame.
+
+    Parameters
+    ----------
+    events
+        A query with an ``event_id`` column (:func:`orgnet.graph.build.person_events`).
+
+    Returns
+    -------
+    pl.DataFrame
+        The rows in event-id order; rows with equal ids keep the order the engine produced.
+    """
+    df = events.collect(engine="streaming")
+    if df.height < 2:
+        return df.rechunk()
+    order = _event_order(df)
+    if order is None:
+        return df.sort("event_id", maintain_order=True)
+    columns = df.get_columns()
+    del df  # the list now holds the only reference to each column
+    return _gather(columns, order)
 
 
 @dataclass
@@ -158,7 +214,7 @@ class AnalysisContext:
         """Person-level events of the window (collected once)."""
         # Sorted by event id: analyses that pick "the first" row must not depend on scan order.
         return self._cached(
-            "events", lambda: sort_by_event_id(person_events(self.data, self.options).collect())
+            "events", lambda: collect_events(person_events(self.data, self.options))
         )
 
     def formal_date(self) -> dt.date:
