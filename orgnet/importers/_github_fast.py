@@ -48,12 +48,16 @@ from orgnet.importers._base import ImportBuilder, event_ids, event_key
 from orgnet.importers._io import batch_file
 from orgnet.importers.perceval import RecordPlan, replay_plan
 
-__all__ = ["BATCH_BYTES", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "replay"]
+__all__ = ["BATCH_BYTES", "EMIT_RECORDS", "USER_FIELDS", "Batch", "parse_items", "plan_batch", "replay"]
 
 #: Raw bytes of JSON lines parsed per DuckDB call and planned together: each batch costs a few
 #: hundred small polars operations, so larger batches save CPU (10,000 people: 42 -> 38 s at 128
 #: MB instead of 64; no better at 256 MB) for memory (+80 MB peak).
 BATCH_BYTES: Final = 128 << 20
+#: Plain records emitted together at most: the rows of a run are sliced, joined and copied a
+#: few times on their way to the builder, so an unbounded run (a file with no reference item
+#: between its plain ones) held several copies of the whole file's events at once.
+EMIT_RECORDS: Final = 1 << 16
 #: What DuckDB reads and the reference parser refuses, in a line that is otherwise JSON: a
 #: trailing comma, and a vertical tab or form feed (blank to DuckDB, not JSON whitespace).
 _TRAILING_COMMA: Final = re.compile(rb",[ \t\r\n]*[\]}]|[\x0b\x0c]")
@@ -762,14 +766,15 @@ def replay(
                           schema={"handle": pl.String, "resolved": pl.String})
 
     def emit_plain(lo: int, hi: int) -> None:
-        """Plain items ``pos[lo:hi]``: runs of records begun at once, duplicates one by one."""
+        """Plain items ``pos[lo:hi]``: runs of records begun at once (at most ``EMIT_RECORDS``
+        each), duplicates one by one."""
         nonlocal j
         k = lo
         while k < hi:
             statuses: list[str] = []
             run: list[int] = []
             skipped: Counter[str] = Counter()
-            while k < hi and status[k] != 2:
+            while k < hi and status[k] != 2 and len(run) < EMIT_RECORDS:
                 f = pos[k]
                 if status[k] in (1, 3):
                     statuses.append("skipped")
@@ -792,7 +797,7 @@ def replay(
                 first = b.begin_many(statuses, skipped)
                 _emit(b, items, events, run, first, dropped, logins, stats, con)
                 dropped.clear()
-            if k < hi:  # a duplicate: same id and version as the winner
+            if k < hi and status[k] == 2:  # a duplicate: same id and version as the winner
                 f = pos[k]
                 key, _version, art, label = st.row(k)[1:5]
                 b.begin(line=lines[f], record=f"{label} {art.removeprefix('github:')}")

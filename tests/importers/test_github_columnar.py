@@ -382,9 +382,10 @@ def test_unread_oddity_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert fast.counts.rejected == 0 and fast.counts.events > 0
 
 
+@pytest.mark.parametrize("emit", [None, 1, 7])  # records emitted together (None: default)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_files_match_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          seed: int) -> None:
+                                          seed: int, emit: int | None) -> None:
     rng = random.Random(seed)
     mutants = _mutants()
     items: list[dict[str, Any] | bytes] = []
@@ -405,6 +406,8 @@ def test_random_files_match_the_reference(tmp_path: Path, monkeypatch: pytest.Mo
     path = tmp_path / "gh.jsonl"
     path.write_bytes(_lines(items))
     monkeypatch.setattr("orgnet.importers._github_fast.BATCH_BYTES", 20_000)  # many batches
+    if emit is not None:  # runs of plain records cut into pieces of `emit`
+        monkeypatch.setattr("orgnet.importers._github_fast.EMIT_RECORDS", emit)
     ref, new = _both(monkeypatch, path)
     assert_same(ref, new)
 
@@ -412,8 +415,9 @@ def test_random_files_match_the_reference(tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.parametrize("window", [
     {"since": "2024-05-01"}, {"until": "2024-05-02T12:00:00Z"},
     {"since": "2024-05-01T00:30:00Z", "until": "2024-05-03"}, {"since": "2030-01-01"}])
+@pytest.mark.parametrize("emit", [None, 2])
 def test_window_matches_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      window: dict[str, str]) -> None:
+                                      window: dict[str, str], emit: int | None) -> None:
     rng = random.Random(7)
     mutants = _mutants()
     items: list[dict[str, Any] | bytes] = [_pr(1), _issue(1, twin=True), _pr(2)]
@@ -428,6 +432,8 @@ def test_window_matches_the_reference(tmp_path: Path, monkeypatch: pytest.Monkey
     path = tmp_path / "gh.jsonl"
     path.write_bytes(_lines(items))
     taken = _spy(monkeypatch)
+    if emit is not None:
+        monkeypatch.setattr("orgnet.importers._github_fast.EMIT_RECORDS", emit)
     ref, new = _both(monkeypatch, path, **window)
     assert sum(taken) > 100
     assert ref.counts.skipped > 0
