@@ -73,50 +73,93 @@ DROUGHT_SCHEMA: Final = frame_schema({
 MESSAGE_KINDS: Final = ("chat_message", "chat_reply", "email_message", "email_reply")
 
 
-def _pair(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a < b else (b, a)
+def _tie_frame(ctx: AnalysisContext) -> pl.DataFrame:
+    """Undirected person ties: ``a, b`` (``a < b``), ``comm`` and ``review`` weights.
 
-
-def _tie_weights(ctx: AnalysisContext) -> dict[tuple[str, str], tuple[float, float]]:
-    """Undirected person pair -> (communication weight, review weight).
-
-    Computed once per context. Pairs are in first-seen order (communication edges, then review
-    edges, in edge-table order), and each weight is the sum of at most two directed edges, so
-    the values and the order equal those of a plain loop over the edges.
+    Computed once per context, in first-seen order (communication edges, then review edges, in
+    edge-table order); each weight is the sum of at most two directed edges.
     """
-    return ctx.cached("tie_weights", lambda: _tie_weights_uncached(ctx))
+    def make() -> pl.DataFrame:
+        parts = []
+        for idx, e in enumerate((ctx.graph("communication").edges, ctx.graph("review").edges)):
+            parts.append(e.select(
+                pl.min_horizontal("src", "dst").alias("a"),
+                pl.max_horizontal("src", "dst").alias("b"),
+                pl.col("weight").alias("comm") if idx == 0 else pl.lit(0.0).alias("comm"),
+                pl.col("weight").alias("rev") if idx == 1 else pl.lit(0.0).alias("rev"),
+            ))
+        both = pl.concat(parts)
+        # The sum of at most two values per view does not depend on their order; 0.0 + w == w.
+        return both.group_by("a", "b", maintain_order=True).agg(pl.col("comm").sum(),
+                                                                pl.col("rev").sum())
+    frame: pl.DataFrame = ctx.cached("tie_frame", make)
+    return frame
 
 
-def _tie_weights_uncached(ctx: AnalysisContext) -> dict[tuple[str, str], tuple[float, float]]:
-    parts = []
-    for idx, e in enumerate((ctx.graph("communication").edges, ctx.graph("review").edges)):
-        parts.append(e.select(
-            pl.min_horizontal("src", "dst").alias("a"), pl.max_horizontal("src", "dst").alias("b"),
-            pl.col("weight").alias("comm") if idx == 0 else pl.lit(0.0).alias("comm"),
-            pl.col("weight").alias("rev") if idx == 1 else pl.lit(0.0).alias("rev"),
-        ))
-    both = pl.concat(parts)
-    if both.height == 0:
-        return {}
-    # The sum of at most two values per view does not depend on their order; 0.0 + w == w.
-    agg = both.group_by("a", "b", maintain_order=True).agg(pl.col("comm").sum(), pl.col("rev").sum())
-    return dict(zip(zip(agg["a"].to_list(), agg["b"].to_list(), strict=True),
-                    zip(agg["comm"].to_list(), agg["rev"].to_list(), strict=True), strict=True))
+def _sum(expr: pl.Expr) -> pl.Expr:
+    """The sum of ``expr`` in row order, one value after the other (0.0 when empty).
+
+    ``sum()`` adds floats pairwise, which differs from a running total in the last bits; that
+    moved near-equal needs past each other in the sort and the quantiles. A running sum keeps
+    the values these measures had when they were computed by a loop over the rows.
+    """
+    return expr.cum_sum().last().fill_null(0.0)
 
 
-def _shared_files(ctx: AnalysisContext, home: dict[str, str]) -> dict[tuple[str, str], int]:
-    """Unit pair (``a < b``) -> files both units' people changed (``B·Bᵀ`` of units x files)."""
+def _homes(ctx: AnalysisContext) -> pl.DataFrame:
+    """``person, unit``: each person's main unit (:meth:`AnalysisContext.home_unit`)."""
+    home = ctx.home_unit()
+    return pl.DataFrame({"person": list(home), "unit": list(home.values())},
+                        schema={"person": pl.String, "unit": pl.String})
+
+
+def _with_units(frame: pl.DataFrame, homes: pl.DataFrame, left: str, right: str) -> pl.DataFrame:
+    """Rows of ``frame`` whose two people both have a unit, and different ones: with ``ua, ub``
+    (``ua < ub``), in ``frame``'s order."""
+    return (
+        frame.join(homes.rename({"person": left, "unit": "_ul"}), on=left, how="inner",
+                   maintain_order="left")
+        .join(homes.rename({"person": right, "unit": "_ur"}), on=right, how="inner",
+              maintain_order="left")
+        .filter(pl.col("_ul") != pl.col("_ur"))
+        .with_columns(pl.min_horizontal("_ul", "_ur").alias("ua"),
+                      pl.max_horizontal("_ul", "_ur").alias("ub"))
+        .drop("_ul", "_ur")
+    )
+
+
+def _tied_coedit(ctx: AnalysisContext) -> pl.DataFrame:
+    """Co-edit edges ``s, d, w`` with ``tied``: the two people have a review or communication
+    tie."""
+    def make() -> pl.DataFrame:
+        cr = ctx.graph("coedit").edges
+        ties = _tie_frame(ctx).select("a", "b", pl.lit(True).alias("tied"))
+        return (
+            cr.select(pl.col("src").alias("s"), pl.col("dst").alias("d"), pl.col("weight").alias("w"))
+            .with_columns(pl.min_horizontal("s", "d").alias("a"), pl.max_horizontal("s", "d").alias("b"))
+            .join(ties, on=["a", "b"], how="left", maintain_order="left")
+            .with_columns(pl.col("tied").fill_null(False))
+            .drop("a", "b")
+        )
+    frame: pl.DataFrame = ctx.cached("tied_coedit", make)
+    return frame
+
+
+def _shared_files(ctx: AnalysisContext, home: dict[str, str]) -> pl.DataFrame:
+    """``ua, ub`` (``ua < ub``) and ``shared_files``: files both units' people changed (``B·Bᵀ``
+    of units x files)."""
     import numpy as np
     import scipy.sparse as sp
 
     from orgnet.graph.build import coedit_matrix
 
+    schema = {"ua": pl.String, "ub": pl.String, "shared_files": pl.Int64}
     ta, people, _paths = coedit_matrix(ctx.data, ctx.options)
     if not people:
-        return {}
+        return pl.DataFrame(schema=schema)
     units = sorted({u for p in people if (u := home.get(p)) is not None})
     if not units:
-        return {}
+        return pl.DataFrame(schema=schema)
     upos = {u: i for i, u in enumerate(units)}
     person_unit = np.array([upos[home[p]] if p in home else -1 for p in people], dtype=np.int64)
     coo = ta.tocoo()
@@ -127,9 +170,10 @@ def _shared_files(ctx: AnalysisContext, home: dict[str, str]) -> dict[tuple[str,
     b.sum_duplicates()
     b.data[:] = 1.0
     shared = sp.triu(b @ b.T, k=1).tocoo()
-    return {(units[i], units[j]): round(n)
-            for i, j, n in zip(shared.row.tolist(), shared.col.tolist(), shared.data.tolist(),
-                               strict=True) if n > 0}
+    names = np.array(units, dtype=object)
+    n = np.rint(shared.data).astype(np.int64)
+    return pl.DataFrame({"ua": names[shared.row].tolist(), "ub": names[shared.col].tolist(),
+                         "shared_files": n}, schema=schema).filter(pl.col("shared_files") > 0)
 
 
 @memoized
@@ -152,45 +196,31 @@ def unit_congruence(
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
     home = ctx.home_unit()
-    cr = ctx.graph("coedit").edges
-    if cr.height == 0 or not home:
+    if ctx.graph("coedit").edges.height == 0 or not home:
         return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
-    ties = _tie_weights(ctx)
-    acc: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
-    for s, d, w in cr.iter_rows():
-        us, ud = home.get(s), home.get(d)
-        if us is None or ud is None or us == ud:
-            continue
-        key = _pair(us, ud)
-        a = acc[key]
-        a[0] += w
-        a[2] += 1
-        if _pair(s, d) in ties:
-            a[1] += w
-            a[3] += 1
-    if not acc:
+    homes = _homes(ctx)
+    acc = (_with_units(_tied_coedit(ctx), homes, "s", "d")
+           .group_by("ua", "ub", maintain_order=True)
+           .agg(_sum(pl.col("w")).alias("need"),
+                _sum(pl.col("w").filter(pl.col("tied"))).alias("met_need"),
+                pl.len().cast(pl.Int64).alias("person_pairs"),
+                pl.col("tied").sum().cast(pl.Int64).alias("tied_pairs")))
+    if acc.height == 0:
         return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
-    between: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for (s, d), (comm, rev) in ties.items():
-        us, ud = home.get(s), home.get(d)
-        if us is None or ud is None or us == ud:
-            continue
-        b = between[_pair(us, ud)]
-        b[0] += comm
-        b[1] += rev
-    shared = _shared_files(ctx, home)
-    rows = []
-    for (ua, ub), (need, met, pairs, tied) in acc.items():
-        comm, rev = between.get((ua, ub), [0.0, 0.0])
-        rows.append({
-            "unit_a": ua, "unit_b": ub, "need": need, "met_need": met,
-            "congruence": met / need if need else float("nan"), "person_pairs": int(pairs),
-            "tied_pairs": int(tied), "shared_files": shared.get((ua, ub), 0),
-            "communication": comm, "reviews": rev,
-        })
-    df = pl.DataFrame(rows).with_columns(
-        ((pl.col("need").rank("average") - 1) / max(len(rows) - 1, 1)).alias("need_quantile")
-    )
+    between = (_with_units(_tie_frame(ctx), homes, "a", "b")
+               .group_by("ua", "ub", maintain_order=True)
+               .agg(_sum(pl.col("comm")).alias("communication"),
+                    _sum(pl.col("rev")).alias("reviews")))
+    n = acc.height
+    df = (acc.join(between, on=["ua", "ub"], how="left", maintain_order="left")
+          .join(_shared_files(ctx, home), on=["ua", "ub"], how="left", maintain_order="left")
+          .with_columns(pl.col("communication", "reviews").fill_null(0.0),
+                        pl.col("shared_files").fill_null(0),
+                        pl.when(pl.col("need") != 0).then(pl.col("met_need") / pl.col("need"))
+                        .otherwise(float("nan")).alias("congruence"),
+                        ((pl.col("need").rank("average") - 1) / max(n - 1, 1))
+                        .alias("need_quantile"))
+          .rename({"ua": "unit_a", "ub": "unit_b"}))
     return df.select(list(CONGRUENCE_SCHEMA)).cast(CONGRUENCE_SCHEMA).sort(
         ["need", "unit_a", "unit_b"], descending=[True, False, False]
     )
@@ -212,27 +242,23 @@ def person_congruence(
         ``congruence`` (need-weighted share met); sorted by ``person_id``.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
-    cr = ctx.graph("coedit").edges
-    if cr.height == 0:
+    if ctx.graph("coedit").edges.height == 0:
         return pl.DataFrame(schema=PERSON_CONGRUENCE_SCHEMA)
-    ties = _tie_weights(ctx)
-    home = ctx.home_unit()
-    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-    for s, d, w in cr.iter_rows():
-        tied = _pair(s, d) in ties
-        for p in (s, d):
-            a = acc[p]
-            a[0] += 1
-            a[2] += w
-            if tied:
-                a[1] += 1
-                a[3] += w
-    rows = [
-        {"person_id": p, "unit_id": home.get(p), "partners": int(a[0]), "tied_partners": int(a[1]),
-         "need": a[2], "congruence": a[3] / a[2] if a[2] else float("nan")}
-        for p, a in acc.items()
-    ]
-    return pl.DataFrame(rows, schema=PERSON_CONGRUENCE_SCHEMA).sort("person_id")
+    edges = _tied_coedit(ctx)
+    # Both ends of each edge, edge by edge (the order a running sum adds them in).
+    ends = edges.select(pl.concat_list("s", "d").alias("person_id"), "w", "tied").explode(
+        "person_id")
+    per = ends.group_by("person_id", maintain_order=True).agg(
+        pl.len().cast(pl.Int64).alias("partners"),
+        pl.col("tied").sum().cast(pl.Int64).alias("tied_partners"),
+        _sum(pl.col("w")).alias("need"),
+        _sum(pl.col("w").filter(pl.col("tied"))).alias("met"))
+    df = per.join(_homes(ctx).rename({"person": "person_id", "unit": "unit_id"}),
+                  on="person_id", how="left").with_columns(
+        pl.when(pl.col("need") != 0).then(pl.col("met") / pl.col("need"))
+        .otherwise(float("nan")).alias("congruence"))
+    return df.select(list(PERSON_CONGRUENCE_SCHEMA)).cast(PERSON_CONGRUENCE_SCHEMA).sort(
+        "person_id")
 
 
 @memoized
@@ -268,21 +294,18 @@ def one_sided_relationships(
     if cong.height == 0:
         return pl.DataFrame(schema=ONE_SIDED_SCHEMA)
     parent = dict(ctx.data.units.select("unit_id", "parent_id").iter_rows())
-    home = ctx.home_unit()
     need: dict[str, dict[str, float]] = defaultdict(dict)
     for r in cong.iter_rows(named=True):
         need[r["unit_a"]][r["unit_b"]] = r["need"]
         need[r["unit_b"]][r["unit_a"]] = r["need"]
     tie_weight: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     tie_count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (s, d), (comm, rev) in _tie_weights(ctx).items():
-        us, ud = home.get(s), home.get(d)
-        if us is None or ud is None or us == ud:
-            continue
-        tie_weight[us][ud] += comm + rev
-        tie_weight[ud][us] += comm + rev
-        tie_count[us][ud] += 1
-        tie_count[ud][us] += 1
+    per_pair = (_with_units(_tie_frame(ctx), _homes(ctx), "a", "b")
+                .group_by("ua", "ub", maintain_order=True)
+                .agg(_sum(pl.col("comm") + pl.col("rev")).alias("w"), pl.len().alias("n")))
+    for ua, ub, w, n in per_pair.iter_rows():
+        tie_weight[ua][ub] = tie_weight[ub][ua] = w
+        tie_count[ua][ub] = tie_count[ub][ua] = n
     rows = []
     for t in sorted(need):
         by_parent: dict[str, list[str]] = defaultdict(list)
