@@ -18,7 +18,14 @@ import polars as pl
 
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import FindingContext
-from orgnet.graph.build import Graph, GraphOptions, View, build_view, person_events
+from orgnet.graph.build import (
+    Graph,
+    GraphOptions,
+    View,
+    build_view,
+    coedit_matrix,
+    person_events,
+)
 from orgnet.graph.cache import ViewCache
 from orgnet.graph.formal import membership_at
 
@@ -176,7 +183,7 @@ class AnalysisContext:
             if stored is not None:
                 return stored
             if view == "coedit":
-                built = build_view(self.data, view, self.options)
+                built = build_view(self.data, view, self.options, matrix=self.coedit_matrix())
             else:
                 coedit = None
                 if view == "collaboration" and float(self.options.view_weights.get("coedit", 1.0)):
@@ -209,6 +216,11 @@ class AnalysisContext:
             # The parent's events are sorted by event id and a filter keeps that order.
             sub._cache["events"] = parent.filter(window.expr("ts"))
         return sub
+
+    def coedit_matrix(self) -> tuple[Any, list[str], list[str]]:
+        """:func:`orgnet.graph.build.coedit_matrix` of the window (computed once): the co-edit
+        view and the unit pairs' shared files both read it."""
+        return self._cached("coedit_matrix", lambda: coedit_matrix(self.data, self.options))
 
     def events(self) -> pl.DataFrame:
         """Person-level events of the window (collected once)."""

@@ -151,10 +151,8 @@ def _shared_files(ctx: AnalysisContext, home: dict[str, str]) -> pl.DataFrame:
     import numpy as np
     import scipy.sparse as sp
 
-    from orgnet.graph.build import coedit_matrix
-
     schema = {"ua": pl.String, "ub": pl.String, "shared_files": pl.Int64}
-    ta, people, _paths = coedit_matrix(ctx.data, ctx.options)
+    ta, people, _paths = ctx.coedit_matrix()
     if not people:
         return pl.DataFrame(schema=schema)
     units = sorted({u for p in people if (u := home.get(p)) is not None})

@@ -297,9 +297,13 @@ def coedit_matrix(
     return mat, people, paths
 
 
-def coedit_edges(data: Dataset, options: GraphOptions | None = None) -> pl.DataFrame:
-    """Undirected coordination requirements ``CR = TA·D·TAᵀ`` as an edge table (``src < dst``)."""
-    ta, people, _paths = coedit_matrix(data, options)
+def coedit_edges(data: Dataset, options: GraphOptions | None = None, *,
+                 matrix: tuple[sp.csr_matrix, list[str], list[str]] | None = None) -> pl.DataFrame:
+    """Undirected coordination requirements ``CR = TA·D·TAᵀ`` as an edge table (``src < dst``).
+
+    ``matrix`` is :func:`coedit_matrix` of the same data and options, when already computed.
+    """
+    ta, people, _paths = matrix if matrix is not None else coedit_matrix(data, options)
     if not people:
         return pl.DataFrame(schema=EDGE_SCHEMA)
     # Newman projection weights: a file changed by k people adds 1/(k-1) per pair, so release
@@ -331,7 +335,8 @@ def _nodes(data: Dataset, edges: pl.DataFrame, options: GraphOptions) -> tuple[s
 
 def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *,
                events: pl.LazyFrame | None = None,
-               coedit: pl.DataFrame | None = None) -> Graph:
+               coedit: pl.DataFrame | None = None,
+               matrix: tuple[sp.csr_matrix, list[str], list[str]] | None = None) -> Graph:
     """Build one graph view over people.
 
     Parameters
@@ -348,6 +353,9 @@ def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *
     coedit
         The ``coedit`` view's edges for the same options, when already built (reused by the
         ``collaboration`` view).
+    matrix
+        :func:`coedit_matrix` for the same options, when already computed (the ``coedit`` view
+        is built from it).
 
     Returns
     -------
@@ -364,7 +372,7 @@ def build_view(data: Dataset, view: View, options: GraphOptions | None = None, *
         edges = _aggregate(communication_edges(events, opts.max_thread_size), directed=True)
         return Graph(edges, _nodes(data, edges, opts), True, view)
     if view == "coedit":
-        edges = coedit_edges(data, opts)
+        edges = coedit_edges(data, opts, matrix=matrix)
         return Graph(edges, _nodes(data, edges, opts), False, view)
     if view == "collaboration":
         parts = []

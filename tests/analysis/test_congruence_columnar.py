@@ -220,3 +220,24 @@ def test_one_sided_relationships_match_the_loop() -> None:
         assert_frame_equal(got, ref, check_exact=False, rel_tol=1e-12, abs_tol=1e-12)
         found += got.height
     assert found > 0
+
+
+def test_coedit_matrix_is_read_once_per_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    import orgnet.analysis._context as context_module
+
+    calls: list[int] = []
+    real = context_module.coedit_matrix
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(context_module, "coedit_matrix", counted)
+    ctx = AnalysisContext(_random_org(1))
+    # The co-edit view and the unit pairs' shared files both come from the one matrix.
+    cong = unit_congruence(ctx)
+    person_congruence(ctx)
+    assert cong["shared_files"].sum() > 0 and ctx.graph("coedit").edges.height > 0
+    assert len(calls) == 1
+    ref = _ref_unit_congruence(AnalysisContext(_random_org(1)))
+    assert cong["shared_files"].to_list() == ref["shared_files"].to_list()
