@@ -25,14 +25,13 @@ SOCIOTECH §6.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from typing import Final, Literal
 
 import numpy as np
 import polars as pl
-from scipy.stats import fisher_exact, mannwhitneyu
+from scipy.stats import mannwhitneyu
 
 from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
 from orgnet.analysis.brokerage import gould_fernandez
@@ -494,11 +493,83 @@ def _review_pairs(ctx: AnalysisContext) -> pl.DataFrame:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)  # reviewers share small tables; scipy's call is slow
-def _fisher(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
-    if a_n == 0 or b_n == 0 or (a_yes + b_yes) in (0, a_n + b_n):
-        return 1.0 if a_n and b_n else math.nan
-    return float(fisher_exact([[a_yes, a_n - a_yes], [b_yes, b_n - b_yes]])[1])
+def _fisher_many(a_yes: np.ndarray, a_n: np.ndarray, b_yes: np.ndarray, b_n: np.ndarray
+                 ) -> np.ndarray:
+    """Two-sided Fisher exact p-values of the tables ``[[a_yes, a_n - a_yes], [b_yes, b_n -
+    b_yes]]``, all at once: the same values as ``scipy.stats.fisher_exact`` table by table.
+
+    scipy's 2x2 test takes the hypergeometric tail on the observed side of the mode and finds
+    the other tail's end by a binary search over the pmf; here every table's search runs in
+    step, each probe one vectorized pmf call, so the probes, and the p-values, are those of
+    scipy's own loop (a test compares them bit for bit). A table with an empty row is ``nan``,
+    one with an empty column ``1.0``. About 0.3 ms per table in scipy, called per reviewer.
+    """
+    from scipy.stats import hypergeom
+
+    a_yes, a_n, b_yes, b_n = (np.asarray(v, dtype=np.int64) for v in (a_yes, a_n, b_yes, b_n))
+    out = np.full(a_yes.shape, np.nan)
+    rows = (a_n > 0) & (b_n > 0)
+    col = a_yes + b_yes
+    out[rows & ((col == 0) | (col == a_n + b_n))] = 1.0
+    todo = np.flatnonzero(rows & (col > 0) & (col < a_n + b_n))
+    if todo.size == 0:
+        return out
+    x, n1, n = a_yes[todo], a_n[todo], col[todo]
+    total = n1 + b_n[todo]
+
+    def pmf(k: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        return np.asarray(hypergeom.pmf(k, total[sel], n1[sel], n[sel]), dtype=np.float64)
+
+    every = np.arange(todo.size)
+    mode = ((n + 1) * (n1 + 1) / (total + 2)).astype(np.int64)
+    pexact, pmode = pmf(x, every), pmf(mode, every)
+    gamma = 1 + 1e-14
+    p = np.empty(todo.size)
+    at_mode = np.abs(pexact - pmode) / np.maximum(pexact, pmode) <= 1e-14
+    p[at_mode] = 1.0
+    lower = ~at_mode & (x < mode)
+    upper = ~at_mode & ~lower
+    # The tail on the observed side.
+    tail = np.zeros(todo.size)
+    tail[lower] = hypergeom.cdf(x[lower], total[lower], n1[lower], n[lower])
+    tail[upper] = hypergeom.sf(x[upper] - 1, total[upper], n1[upper], n[upper])
+    # No other tail when the far end of the support is already above the observed pmf.
+    far = np.where(lower, n, 0)
+    alone = (lower | upper) & (pmf(far, every) > pexact * gamma)
+    p[alone] = tail[alone]
+    search = np.flatnonzero((lower | upper) & ~alone)
+    if search.size:
+        # scipy's _binary_search: a(i) <= d < a(i+1), with a = -pmf (lower) or pmf (upper).
+        sign = np.where(lower[search], -1.0, 1.0)
+        d = sign * pexact[search] * gamma
+        lo = np.where(lower[search], mode[search], 0)
+        hi = np.where(lower[search], n[search], mode[search])
+        found = np.full(search.size, -1, dtype=np.int64)
+        live = lo < hi
+        while live.any():
+            idx = np.flatnonzero(live)
+            mid = lo[idx] + (hi[idx] - lo[idx]) // 2
+            val = sign[idx] * pmf(mid, search[idx])
+            below, above = val < d[idx], val > d[idx]
+            lo[idx[below]] = mid[below] + 1
+            hi[idx[above]] = mid[above] - 1
+            hit = ~below & ~above
+            found[idx[hit]] = mid[hit]
+            live[idx[hit]] = False
+            live &= lo < hi
+        rest = found < 0
+        if rest.any():
+            idx = np.flatnonzero(rest)
+            val = sign[idx] * pmf(lo[idx], search[idx])
+            found[idx] = np.where(val <= d[idx], lo[idx], lo[idx] - 1)
+        s_low = lower[search]
+        other = np.empty(search.size)
+        sl, su = search[s_low], search[~s_low]
+        other[s_low] = hypergeom.sf(found[s_low], total[sl], n1[sl], n[sl])
+        other[~s_low] = hypergeom.cdf(found[~s_low], total[su], n1[su], n[su])
+        p[search] = tail[search] + other
+    out[todo] = np.minimum(p, 1.0)
+    return out
 
 
 @memoized
@@ -564,8 +635,12 @@ def outsider_friction(
         pl.col("abandoned").filter(~side).sum().cast(pl.Int64).alias("ab_in"),
     ).sort("reviewer")
     home = ctx.home_unit()
+    counts = {c: agg.get_column(c).to_numpy() for c in ("n_outside", "n_inside", "cr_out",
+                                                          "cr_in", "ab_out", "ab_in")}
+    p_crs = _fisher_many(counts["cr_out"], counts["n_outside"], counts["cr_in"], counts["n_inside"])
+    p_abs = _fisher_many(counts["ab_out"], counts["n_outside"], counts["ab_in"], counts["n_inside"])
     rows = []
-    for r in agg.iter_rows(named=True):
+    for k, r in enumerate(agg.iter_rows(named=True)):
         n_o, n_i = r["n_outside"], r["n_inside"]
         h_o = np.asarray(r["h_out"], dtype=np.float64)
         h_i = np.asarray(r["h_in"], dtype=np.float64)
@@ -576,8 +651,8 @@ def outsider_friction(
         p_lat = None
         if tested and h_o.size >= min_changes and h_i.size >= min_changes:
             p_lat = float(mannwhitneyu(h_o, h_i, alternative="two-sided").pvalue)
-        p_cr = _fisher(r["cr_out"], n_o, r["cr_in"], n_i) if tested else None
-        p_ab = _fisher(r["ab_out"], n_o, r["ab_in"], n_i) if tested else None
+        p_cr = float(p_crs[k]) if tested else None
+        p_ab = float(p_abs[k]) if tested else None
 
         def rate(k: int, n: int) -> float | None:
             return k / n if n else None
