@@ -298,18 +298,26 @@ def unit_fragmentation(
 # -- informal teams -----------------------------------------------------------------------------
 
 
+def _edge_units(edges: pl.DataFrame, home: dict[str, str]) -> pl.DataFrame:
+    """``src, dst, weight`` with ``us, ud``: each end's main unit (null without one), in edge
+    order."""
+    homes = pl.DataFrame({"p": list(home), "u": list(home.values())},
+                         schema={"p": pl.String, "u": pl.String})
+    return (edges.select("src", "dst", "weight")
+            .join(homes.rename({"p": "src", "u": "us"}), on="src", how="left", maintain_order="left")
+            .join(homes.rename({"p": "dst", "u": "ud"}), on="dst", how="left", maintain_order="left"))
+
+
 def _unit_pair_density(
     edges: pl.DataFrame, home: dict[str, str], sizes: dict[str, int]
 ) -> dict[tuple[str, str], float]:
     """Mean tie weight per possible pair between two different units (the baseline)."""
-    totals: dict[tuple[str, str], float] = {}
-    for s, d, w in edges.iter_rows():
-        us, ud = home.get(s), home.get(d)
-        if us is None or ud is None or us == ud:
-            continue
-        key = (us, ud) if us < ud else (ud, us)
-        totals[key] = totals.get(key, 0.0) + w
-    return {k: v / (sizes[k[0]] * sizes[k[1]]) for k, v in totals.items()}
+    cross = _edge_units(edges, home).filter(pl.col("us") != pl.col("ud"))  # nulls drop out
+    # A running sum in edge order: the totals of a loop over the edges, to the last bit.
+    totals = cross.group_by(pl.min_horizontal("us", "ud").alias("a"),
+                            pl.max_horizontal("us", "ud").alias("b"), maintain_order=True).agg(
+        pl.col("weight").cum_sum().last())
+    return {(a, b): v / (sizes[a] * sizes[b]) for a, b, v in totals.iter_rows()}
 
 
 @memoized
@@ -355,35 +363,34 @@ def informal_teams(
     edges = graph.edges
     if edges.height == 0 or not home:
         return _empty(INFORMAL_TEAM_SCHEMA)
-    weights: dict[tuple[str, str], float] = {}
-    within: list[float] = []
-    for s_, d_, w in edges.iter_rows():
-        weights[(s_, d_) if s_ < d_ else (d_, s_)] = w
-        us, ud = home.get(s_), home.get(d_)
-        if us is not None and us == ud:
-            within.append(w)
-    if not within:
+    pairs = _edge_units(edges, home).with_columns(
+        pl.min_horizontal("src", "dst").alias("a"), pl.max_horizontal("src", "dst").alias("b"))
+    within = pairs.filter(pl.col("us") == pl.col("ud")).get_column("weight").to_numpy()
+    if within.size == 0:
         return _empty(INFORMAL_TEAM_SCHEMA)
     threshold = float(np.quantile(within, strength_quantile))
     median_within = float(np.median(within))
     density = _unit_pair_density(edges, home, sizes)
     # Working together is multiplex: the pair reviews, talks AND changes the same code (every view
     # the data has). Chat alone (an incident channel) or a code dependency alone is not a team.
-    presence = []
+    cross = pairs.filter((pl.col("us") != pl.col("ud")) & (pl.col("weight") >= threshold))
     for view in ("review", "communication", "coedit"):
         view_edges = ctx.graph(view).edges
         if view_edges.height:
-            presence.append({(a, b) if a < b else (b, a) for a, b in
-                             view_edges.select("src", "dst").iter_rows()})
-    strong = nx.Graph()
-    for (a, b), w in weights.items():
-        ua, ub = home.get(a), home.get(b)
-        if ua is None or ub is None or ua == ub or w < threshold:
-            continue
-        if all((a, b) in present for present in presence):
-            strong.add_edge(a, b, weight=w)
-    if strong.number_of_nodes() == 0:
+            present = view_edges.select(pl.min_horizontal("src", "dst").alias("a"),
+                                        pl.max_horizontal("src", "dst").alias("b"))
+            cross = cross.join(present, on=["a", "b"], how="semi", maintain_order="left")
+    if cross.height == 0:
         return _empty(INFORMAL_TEAM_SCHEMA)
+    strong = nx.Graph()
+    # In edge order: Louvain's result depends on the order nodes and edges were added.
+    strong.add_weighted_edges_from(cross.select("a", "b", "weight").iter_rows())
+    # Ties among the candidates (and only those) are looked up below.
+    nodes = pl.Series(sorted(strong.nodes), dtype=pl.String)
+    among = pairs.filter(pl.col("a").is_in(nodes.implode()) & pl.col("b").is_in(nodes.implode()))
+    weights: dict[tuple[str, str], float] = dict(zip(
+        zip(among.get_column("a").to_list(), among.get_column("b").to_list(), strict=True),
+        among.get_column("weight").to_list(), strict=True))
     cands = sorted(strong.nodes)
     for i, a in enumerate(cands):
         for b in cands[i + 1:]:

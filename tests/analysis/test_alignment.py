@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from orgnet.analysis._context import AnalysisContext
@@ -151,3 +152,45 @@ def test_empty_window_gives_empty_frames_with_columns() -> None:
     for fn in (communities, alignment_scores, informal_teams, misaligned_people, org_change_lag):
         df = fn(ctx)
         assert df.height == 0 and df.width > 0, fn.__name__
+
+
+def test_unit_pair_density_is_the_loop_total_to_the_last_bit() -> None:
+    import random
+
+    from orgnet.analysis.alignment import _unit_pair_density
+
+    rng = random.Random(5)
+    people = [f"p{i}" for i in range(40)]
+    home = {p: f"u{rng.randrange(5)}" for p in people[:-3]}  # three people without a unit
+    sizes = {u: sum(1 for v in home.values() if v == u) for u in set(home.values())}
+    pairs = {tuple(sorted(rng.sample(people, 2))) for _ in range(500)}
+    edges = pl.DataFrame([(a, b, rng.random() / 3) for a, b in sorted(pairs)],
+                         schema={"src": pl.String, "dst": pl.String, "weight": pl.Float64},
+                         orient="row")
+    totals: dict[tuple[str, str], float] = {}
+    for s, d, w in edges.iter_rows():
+        us, ud = home.get(s), home.get(d)
+        if us is None or ud is None or us == ud:
+            continue
+        key = (us, ud) if us < ud else (ud, us)
+        totals[key] = totals.get(key, 0.0) + w
+    want = {k: v / (sizes[k[0]] * sizes[k[1]]) for k, v in totals.items()}
+    assert _unit_pair_density(edges, home, sizes) == want
+
+
+def test_planted_informal_teams_are_found_exactly() -> None:
+    people = {**team_of(6, "a"), **team_of(6, "b"), **team_of(6, "c"), **team_of(6, "d")}
+    events = []
+    for unit in "abcd":
+        events += chatter([p for p, u in people.items() if u == unit])
+    groups = [["a0", "b0", "c0"], ["b3", "c3", "d3", "d4"]]
+    for g in groups:
+        events += chatter(g, times=5)
+        events += [("review_approved", x, y) for x in g for y in g if x != y]
+    touches = [(f"k{i}-{p}", p, f"g{i}/file.py") for i, g in enumerate(groups) for p in g]
+    events += [("chat_reply", "a1", "d1"), ("chat_reply", "c2", "b2")]
+    # As close in chat, but they never review each other or change the same code: not a team.
+    events += chatter(["a4", "b4", "c4"], times=6)
+    data = dataset(people, events=events, touches=touches)
+    df = informal_teams(data)
+    assert sorted(df["members"].to_list()) == sorted(sorted(g) for g in groups)
