@@ -259,6 +259,14 @@ def person_congruence(
         "person_id")
 
 
+def _unit_ties(ctx: AnalysisContext) -> pl.DataFrame:
+    """Person ties between two different main units: ``ua, ub`` (``ua < ub``), ``w`` (their
+    review and communication weight, summed tie by tie) and ``n`` (the number of ties)."""
+    return (_with_units(_tie_frame(ctx), _homes(ctx), "a", "b")
+            .group_by("ua", "ub", maintain_order=True)
+            .agg(_sum(pl.col("comm") + pl.col("rev")).alias("w"), pl.len().alias("n")))
+
+
 @memoized
 def one_sided_relationships(
     data: Dataset | AnalysisContext,
@@ -298,10 +306,7 @@ def one_sided_relationships(
         need[r["unit_b"]][r["unit_a"]] = r["need"]
     tie_weight: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     tie_count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    per_pair = (_with_units(_tie_frame(ctx), _homes(ctx), "a", "b")
-                .group_by("ua", "ub", maintain_order=True)
-                .agg(_sum(pl.col("comm") + pl.col("rev")).alias("w"), pl.len().alias("n")))
-    for ua, ub, w, n in per_pair.iter_rows():
+    for ua, ub, w, n in _unit_ties(ctx).iter_rows():
         tie_weight[ua][ub] = tie_weight[ub][ua] = w
         tie_count[ua][ub] = tie_count[ub][ua] = n
     rows = []
