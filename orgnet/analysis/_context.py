@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 
@@ -29,7 +29,8 @@ from orgnet.graph.build import (
 from orgnet.graph.cache import ViewCache
 from orgnet.graph.formal import membership_at
 
-__all__ = ["AnalysisContext", "collect_events", "ensure_context", "memoized", "sort_by_event_id"]
+__all__ = ["AnalysisContext", "collect_events", "ensure_context", "memoized", "running_sum",
+           "sort_by_event_id", "with_home_units"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +119,47 @@ def collect_events(events: pl.LazyFrame) -> pl.DataFrame:
     columns = df.get_columns()
     del df  # the list now holds the only reference to each column
     return _gather(columns, order)
+
+
+def with_home_units(frame: pl.DataFrame, home: Mapping[str, str] | pl.DataFrame,
+                    left: str = "src", right: str = "dst", *,
+                    names: tuple[str, str] = ("ua", "ub"), how: Literal["inner", "left"] = "inner"
+                    ) -> pl.DataFrame:
+    """``frame`` with the main units of the people in ``left`` and ``right`` as ``names``.
+
+    Parameters
+    ----------
+    home
+        Person -> main unit (:meth:`AnalysisContext.home_unit`), or its frame
+        (:meth:`AnalysisContext.home_frame`).
+    how
+        ``"inner"`` drops the rows of people without a unit; ``"left"`` keeps them (null unit).
+
+    Returns
+    -------
+    pl.DataFrame
+        The rows in ``frame``'s order.
+    """
+    units = home if isinstance(home, pl.DataFrame) else _home_table(home)
+    for column, name in ((left, names[0]), (right, names[1])):
+        frame = frame.join(units.rename({"person": column, "unit": name}), on=column, how=how,
+                           maintain_order="left")
+    return frame
+
+
+def _home_table(home: Mapping[str, str]) -> pl.DataFrame:
+    return pl.DataFrame({"person": list(home), "unit": list(home.values())},
+                        schema={"person": pl.String, "unit": pl.String})
+
+
+def running_sum(expr: pl.Expr) -> pl.Expr:
+    """The sum of ``expr`` in row order, one value after the other (0.0 when empty).
+
+    ``sum()`` adds floats pairwise, which differs from a running total in the last bits, and
+    that can move near-equal values past each other in a sort or a quantile. A running sum
+    keeps the values a loop over the rows gives.
+    """
+    return expr.cum_sum().last().fill_null(0.0)
 
 
 @dataclass
@@ -255,6 +297,11 @@ class AnalysisContext:
         m = self.membership(unit_kind, at).sort(["person_id", "share", "unit_id"],
                                                 descending=[False, True, False])
         return dict(m.unique("person_id", keep="first").select("person_id", "unit_id").iter_rows())
+
+    def home_frame(self) -> pl.DataFrame:
+        """:meth:`home_unit` as a frame, ``person, unit`` (computed once)."""
+        frame: pl.DataFrame = self._cached("home_frame", lambda: _home_table(self.home_unit()))
+        return frame
 
     def unit_sizes(self, unit_kind: str | None = None) -> dict[str, int]:
         """Members per unit at the formal date."""

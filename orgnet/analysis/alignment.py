@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any, Final
 
 import networkx as nx
@@ -30,7 +31,13 @@ import scipy.sparse as sp
 from scipy.special import comb
 from sknetwork.clustering import Louvain, get_modularity
 
-from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
+from orgnet.analysis._context import (
+    AnalysisContext,
+    ensure_context,
+    memoized,
+    running_sum,
+    with_home_units,
+)
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
 from orgnet.schema import frame_schema
@@ -298,25 +305,17 @@ def unit_fragmentation(
 # -- informal teams -----------------------------------------------------------------------------
 
 
-def _edge_units(edges: pl.DataFrame, home: dict[str, str]) -> pl.DataFrame:
-    """``src, dst, weight`` with ``us, ud``: each end's main unit (null without one), in edge
-    order."""
-    homes = pl.DataFrame({"p": list(home), "u": list(home.values())},
-                         schema={"p": pl.String, "u": pl.String})
-    return (edges.select("src", "dst", "weight")
-            .join(homes.rename({"p": "src", "u": "us"}), on="src", how="left", maintain_order="left")
-            .join(homes.rename({"p": "dst", "u": "ud"}), on="dst", how="left", maintain_order="left"))
-
-
 def _unit_pair_density(
-    edges: pl.DataFrame, home: dict[str, str], sizes: dict[str, int]
+    edges: pl.DataFrame, home: Mapping[str, str] | pl.DataFrame, sizes: dict[str, int]
 ) -> dict[tuple[str, str], float]:
-    """Mean tie weight per possible pair between two different units (the baseline)."""
-    cross = _edge_units(edges, home).filter(pl.col("us") != pl.col("ud"))  # nulls drop out
+    """Mean tie weight per possible pair between two different units (the baseline); ``home``
+    as :func:`~orgnet.analysis._context.with_home_units` takes it."""
+    cross = with_home_units(edges.select("src", "dst", "weight"), home, names=("us", "ud"))
+    cross = cross.filter(pl.col("us") != pl.col("ud"))
     # A running sum in edge order: the totals of a loop over the edges, to the last bit.
     totals = cross.group_by(pl.min_horizontal("us", "ud").alias("a"),
                             pl.max_horizontal("us", "ud").alias("b"), maintain_order=True).agg(
-        pl.col("weight").cum_sum().last())
+        running_sum(pl.col("weight")))
     return {(a, b): v / (sizes[a] * sizes[b]) for a, b, v in totals.iter_rows()}
 
 
@@ -363,14 +362,16 @@ def informal_teams(
     edges = graph.edges
     if edges.height == 0 or not home:
         return _empty(INFORMAL_TEAM_SCHEMA)
-    pairs = _edge_units(edges, home).with_columns(
+    homes = ctx.home_frame()
+    pairs = with_home_units(edges.select("src", "dst", "weight"), homes, names=("us", "ud"),
+                            how="left").with_columns(
         pl.min_horizontal("src", "dst").alias("a"), pl.max_horizontal("src", "dst").alias("b"))
     within = pairs.filter(pl.col("us") == pl.col("ud")).get_column("weight").to_numpy()
     if within.size == 0:
         return _empty(INFORMAL_TEAM_SCHEMA)
     threshold = float(np.quantile(within, strength_quantile))
     median_within = float(np.median(within))
-    density = _unit_pair_density(edges, home, sizes)
+    density = _unit_pair_density(edges, homes, sizes)
     # Working together is multiplex: the pair reviews, talks AND changes the same code (every view
     # the data has). Chat alone (an incident channel) or a code dependency alone is not a team.
     cross = pairs.filter((pl.col("us") != pl.col("ud")) & (pl.col("weight") >= threshold))

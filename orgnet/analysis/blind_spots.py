@@ -29,7 +29,13 @@ from typing import Any, Final
 
 import polars as pl
 
-from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
+from orgnet.analysis._context import (
+    AnalysisContext,
+    ensure_context,
+    memoized,
+    running_sum,
+    with_home_units,
+)
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
 from orgnet.graph.formal import unit_ancestors
@@ -96,31 +102,12 @@ def _tie_frame(ctx: AnalysisContext) -> pl.DataFrame:
     return frame
 
 
-def _sum(expr: pl.Expr) -> pl.Expr:
-    """The sum of ``expr`` in row order, one value after the other (0.0 when empty).
-
-    ``sum()`` adds floats pairwise, which differs from a running total in the last bits; that
-    moved near-equal needs past each other in the sort and the quantiles. A running sum keeps
-    the values these measures had when they were computed by a loop over the rows.
-    """
-    return expr.cum_sum().last().fill_null(0.0)
-
-
-def _homes(ctx: AnalysisContext) -> pl.DataFrame:
-    """``person, unit``: each person's main unit (:meth:`AnalysisContext.home_unit`)."""
-    home = ctx.home_unit()
-    return pl.DataFrame({"person": list(home), "unit": list(home.values())},
-                        schema={"person": pl.String, "unit": pl.String})
-
-
-def _with_units(frame: pl.DataFrame, homes: pl.DataFrame, left: str, right: str) -> pl.DataFrame:
+def _cross_units(frame: pl.DataFrame, homes: pl.DataFrame, left: str, right: str
+                 ) -> pl.DataFrame:
     """Rows of ``frame`` whose two people both have a unit, and different ones: with ``ua, ub``
     (``ua < ub``), in ``frame``'s order."""
     return (
-        frame.join(homes.rename({"person": left, "unit": "_ul"}), on=left, how="inner",
-                   maintain_order="left")
-        .join(homes.rename({"person": right, "unit": "_ur"}), on=right, how="inner",
-              maintain_order="left")
+        with_home_units(frame, homes, left, right, names=("_ul", "_ur"))
         .filter(pl.col("_ul") != pl.col("_ur"))
         .with_columns(pl.min_horizontal("_ul", "_ur").alias("ua"),
                       pl.max_horizontal("_ul", "_ur").alias("ub"))
@@ -196,19 +183,19 @@ def unit_congruence(
     home = ctx.home_unit()
     if ctx.graph("coedit").edges.height == 0 or not home:
         return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
-    homes = _homes(ctx)
-    acc = (_with_units(_tied_coedit(ctx), homes, "s", "d")
+    homes = ctx.home_frame()
+    acc = (_cross_units(_tied_coedit(ctx), homes, "s", "d")
            .group_by("ua", "ub", maintain_order=True)
-           .agg(_sum(pl.col("w")).alias("need"),
-                _sum(pl.col("w").filter(pl.col("tied"))).alias("met_need"),
+           .agg(running_sum(pl.col("w")).alias("need"),
+                running_sum(pl.col("w").filter(pl.col("tied"))).alias("met_need"),
                 pl.len().cast(pl.Int64).alias("person_pairs"),
                 pl.col("tied").sum().cast(pl.Int64).alias("tied_pairs")))
     if acc.height == 0:
         return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
-    between = (_with_units(_tie_frame(ctx), homes, "a", "b")
+    between = (_cross_units(_tie_frame(ctx), homes, "a", "b")
                .group_by("ua", "ub", maintain_order=True)
-               .agg(_sum(pl.col("comm")).alias("communication"),
-                    _sum(pl.col("rev")).alias("reviews")))
+               .agg(running_sum(pl.col("comm")).alias("communication"),
+                    running_sum(pl.col("rev")).alias("reviews")))
     n = acc.height
     df = (acc.join(between, on=["ua", "ub"], how="left", maintain_order="left")
           .join(_shared_files(ctx, home), on=["ua", "ub"], how="left", maintain_order="left")
@@ -249,9 +236,9 @@ def person_congruence(
     per = ends.group_by("person_id", maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias("partners"),
         pl.col("tied").sum().cast(pl.Int64).alias("tied_partners"),
-        _sum(pl.col("w")).alias("need"),
-        _sum(pl.col("w").filter(pl.col("tied"))).alias("met"))
-    df = per.join(_homes(ctx).rename({"person": "person_id", "unit": "unit_id"}),
+        running_sum(pl.col("w")).alias("need"),
+        running_sum(pl.col("w").filter(pl.col("tied"))).alias("met"))
+    df = per.join(ctx.home_frame().rename({"person": "person_id", "unit": "unit_id"}),
                   on="person_id", how="left").with_columns(
         pl.when(pl.col("need") != 0).then(pl.col("met") / pl.col("need"))
         .otherwise(float("nan")).alias("congruence"))
@@ -262,9 +249,9 @@ def person_congruence(
 def _unit_ties(ctx: AnalysisContext) -> pl.DataFrame:
     """Person ties between two different main units: ``ua, ub`` (``ua < ub``), ``w`` (their
     review and communication weight, summed tie by tie) and ``n`` (the number of ties)."""
-    return (_with_units(_tie_frame(ctx), _homes(ctx), "a", "b")
+    return (_cross_units(_tie_frame(ctx), ctx.home_frame(), "a", "b")
             .group_by("ua", "ub", maintain_order=True)
-            .agg(_sum(pl.col("comm") + pl.col("rev")).alias("w"), pl.len().alias("n")))
+            .agg(running_sum(pl.col("comm") + pl.col("rev")).alias("w"), pl.len().alias("n")))
 
 
 @memoized

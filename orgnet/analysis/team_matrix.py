@@ -24,7 +24,7 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
-from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
+from orgnet.analysis._context import AnalysisContext, ensure_context, memoized, with_home_units
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import Finding, make_finding
 from orgnet.graph.build import View, unit_matrix
@@ -181,7 +181,7 @@ def ei_index(
     ties = _social_ties(ctx)
     if ties.height == 0:
         return pl.DataFrame(schema=EI_SCHEMA)
-    placed = _with_units(ties, home)
+    placed = with_home_units(ties, home)
     same = pl.col("ua") == pl.col("ub")
     n_in = int(placed.select(same.sum()).item() or 0)
     n_out = placed.height - n_in
@@ -234,19 +234,9 @@ def ei_index(
     return pl.DataFrame(rows, schema=EI_SCHEMA).sort("unit_id")
 
 
-def _with_units(edges: pl.DataFrame, home: dict[str, str]) -> pl.DataFrame:
-    """``edges`` with both ends' home units as ``ua`` and ``ub`` (edges of unplaced people dropped)."""
-    units = pl.DataFrame({"person": list(home), "unit": list(home.values())},
-                         schema={"person": pl.String, "unit": pl.String})
-    return (
-        edges.join(units.rename({"person": "src", "unit": "ua"}), on="src", how="inner")
-        .join(units.rename({"person": "dst", "unit": "ub"}), on="dst", how="inner")
-    )
-
-
 def _coedit_outside(ctx: AnalysisContext, home: dict[str, str]) -> dict[str, tuple[float, float]]:
     """Per unit: share and weight of its members' co-edit ties that reach another unit."""
-    placed = _with_units(ctx.graph("coedit").edges, home)
+    placed = with_home_units(ctx.graph("coedit").edges, home)
     if placed.height == 0:
         return {}
     same = pl.col("ua") == pl.col("ub")
