@@ -18,14 +18,7 @@ import polars as pl
 
 from orgnet.dataset import Dataset, Window
 from orgnet.findings import FindingContext
-from orgnet.graph.build import (
-    Graph,
-    GraphOptions,
-    View,
-    build_view,
-    coedit_matrix,
-    person_events,
-)
+from orgnet.graph.build import Graph, GraphOptions, View, build_view, coedit_matrix, person_events
 from orgnet.graph.cache import ViewCache
 from orgnet.graph.formal import membership_at
 
