@@ -254,8 +254,17 @@ class _Packed:
 #: workers and the main process already keep every core busy; thread pools of their own only add
 #: spinning and switching (10,000 people: 20 s less CPU in all, import 81 -> 73 s).
 _WORKER_ENV: Final = {"POLARS_MAX_THREADS": "1"}
-
-
+#: polars' own jemalloc setting (``polars/__init__.py`` puts it in ``_RJEM_MALLOC_CONF`` when it
+#: loads, ahead of any setting of the user's): freed pages go back to the system after half a
+#: second, and the next batch faults them in again.
+_POLARS_JEMALLOC: Final = "dirty_decay_ms:500,muzzy_decay_ms:1000"
+#: The workers' setting, unless the user chose one: freed pages are kept five seconds, long
+#: enough for the next batch of a file to reuse them, short enough that a worker waiting for
+#: the end of the import gives them back. 10,000 people: the workers' page faults 6.2 M ->
+#: 3.7 M and their system CPU 21 -> 18 s (never giving pages back: 2.4 M faults, but more
+#: memory held and no faster).
+_WORKER_JEMALLOC: Final = "dirty_decay_ms:5000,muzzy_decay_ms:5000"
+_JEMALLOC_VAR: Final = "_RJEM_MALLOC_CONF"
 _ENV_LOCK: Final = threading.Lock()
 
 
@@ -271,12 +280,19 @@ def _worker_environment() -> Iterator[None]:
     pl.thread_pool_size()
     with _ENV_LOCK:
         added = {k: v for k, v in _WORKER_ENV.items() if k not in os.environ}
+        jemalloc = os.environ.get(_JEMALLOC_VAR)
+        if jemalloc in (None, _POLARS_JEMALLOC):  # not the user's own setting
+            added[_JEMALLOC_VAR] = _WORKER_JEMALLOC
+        before = {k: os.environ.get(k) for k in added}
         os.environ.update(added)
         try:
             yield
         finally:
-            for key in added:
-                os.environ.pop(key, None)
+            for key, value in before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def _serial(jobs: list[tuple[str, Path, str, dict[str, Any]]]) -> Iterator[Any]:

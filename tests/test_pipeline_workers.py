@@ -236,6 +236,41 @@ def test_workers_run_polars_and_duckdb_with_one_thread(monkeypatch: pytest.Monke
         con.close()
 
 
+def _jemalloc_setting() -> str:
+    return os.environ.get("_RJEM_MALLOC_CONF", "")
+
+
+def test_workers_keep_freed_pages_for_reuse_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """polars returns freed pages after half a second; the workers keep them five seconds
+    (their next batch reuses them), a setting of the user's is kept, and this process's
+    environment is left as it was."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    for before in (None, pipeline._POLARS_JEMALLOC):
+        if before is None:
+            monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+        else:
+            monkeypatch.setenv("_RJEM_MALLOC_CONF", before)
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            with pipeline._worker_environment():
+                future = pool.submit(_jemalloc_setting)
+            # polars puts its own setting first; jemalloc takes the last value of an option
+            assert future.result().endswith("," + pipeline._WORKER_JEMALLOC)
+        assert os.environ.get("_RJEM_MALLOC_CONF") == before
+    mine = pipeline._POLARS_JEMALLOC + ",dirty_decay_ms:0"
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", mine)
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        with pipeline._worker_environment():
+            future = pool.submit(_jemalloc_setting)
+        assert future.result().endswith(",dirty_decay_ms:0")
+        assert pipeline._WORKER_JEMALLOC not in future.result()
+    assert os.environ["_RJEM_MALLOC_CONF"] == mine
+
+
 def test_no_process_pool_means_a_serial_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,7 +37,7 @@ from typing import IO, Final
 from orgnet._text import clean
 from orgnet.exceptions import ConfigError, InputError
 from orgnet.identity import is_bot_handle
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult, gc_paused
 from orgnet.importers._io import open_binary
 from orgnet.importers.mailmap import Mailmap, parse_mailmap, read_mailmap
 from orgnet.workspace import git_dir as _git_dir
@@ -843,6 +843,7 @@ def _compile_review(pattern: str | None) -> re.Pattern[str] | None:
     return compiled
 
 
+@gc_paused()
 def import_git(
     path: str | Path,
     *,

@@ -43,7 +43,7 @@ from orgnet.importers._archive import (
     member_file,
     member_label,
 )
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult, gc_paused
 from orgnet.importers._io import MAX_LINE_BYTES, JsonRecordError, loads_strict, open_binary
 from orgnet.importers._refs import Window, at_mentions, emit_references
 
@@ -92,6 +92,7 @@ def detect(path: Path) -> bool:
     return b'"type"' in first and b'"version"' in first
 
 
+@gc_paused()
 def import_mattermost(
     path: str | Path,
     *,

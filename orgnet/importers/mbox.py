@@ -57,7 +57,7 @@ from typing import IO, Final
 from orgnet._text import clean, normalize_email
 from orgnet.exceptions import InputError
 from orgnet.identity import is_bot_handle
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult, gc_paused
 from orgnet.importers._io import open_binary
 from orgnet.importers._refs import Reference, Window, extract_references
 
@@ -150,6 +150,7 @@ def parent_id(in_reply_to: tuple[str, ...], references: tuple[str, ...]) -> str 
     return None
 
 
+@gc_paused()
 def import_mbox(
     path: str | Path,
     *,

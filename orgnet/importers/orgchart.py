@@ -36,7 +36,7 @@ import polars as pl
 from orgnet._text import clean, is_formula_like, normalize_email, slugify, stable_hash
 from orgnet.exceptions import ConfigError, InputError
 from orgnet.identity import claim_rows
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult, gc_paused
 from orgnet.importers.tabular import Table, TableRow, read_table
 from orgnet.schema import SCHEMAS
 
@@ -866,6 +866,7 @@ def _emit_span(b: ImportBuilder, rec: int, iid: str, uid: str, role: str, start:
 # -- entry point -------------------------------------------------------------------------------
 
 
+@gc_paused()
 def import_orgchart(
     path: str | Path,
     *,

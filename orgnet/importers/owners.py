@@ -59,7 +59,7 @@ import polars as pl
 from orgnet._text import clean, normalize_email, slugify, stable_hash
 from orgnet.exceptions import ConfigError, InputError
 from orgnet.identity import is_bot_handle
-from orgnet.importers._base import Identity, ImportBuilder, ImportResult, MergeStrategy
+from orgnet.importers._base import Identity, ImportBuilder, ImportResult, MergeStrategy, gc_paused
 from orgnet.importers._io import read_text
 from orgnet.ownership import PatternError, codeowners_regex, maintainers_regex
 
@@ -200,6 +200,7 @@ def _as_date(value: dt.date | dt.datetime | str | None) -> dt.date | None:
         raise ConfigError(f"as_of must be a date like 2026-07-01, not {value!r}") from None
 
 
+@gc_paused()
 def import_owners(
     path: str | Path,
     *,

@@ -20,9 +20,7 @@ The GitHub, GitLab and Gerrit importers share three more things defined here:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import json
 import math
 import re
@@ -33,7 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from orgnet.exceptions import InputError
-from orgnet.importers._base import ImportBuilder
+from orgnet.importers._base import ImportBuilder, gc_paused
 from orgnet.importers._io import (
     JsonRecordError,
     iter_json_documents,
@@ -471,23 +469,6 @@ def window_bounds(
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
 
     return one(since), one(until)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while an import builds millions of small objects.
-
-    Importers create no reference cycles, so the collector's repeated full scans of the growing
-    row lists only cost time (about a quarter of a large import). It is re-enabled on exit if it
-    was enabled on entry.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # -- plans -------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from orgnet.importers._base import (
     ImportResult,
     duckdb_connect,
     event_ids,
+    gc_paused,
     identity_id_for,
 )
 from orgnet.importers._io import JsonRecordError, loads_strict
@@ -170,6 +171,7 @@ def _is_id(value: object) -> bool:
     return isinstance(value, str) and bool(_ID.match(value))
 
 
+@gc_paused()
 def import_slack(
     path: str | Path,
     *,

@@ -1,0 +1,68 @@
+"""Every file importer runs with the cyclic garbage collector paused (its repeated scans of
+millions of new rows cost a tenth of a Slack shard's or a git log's CPU) and restores it."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import orgnet.importers._base as base
+from orgnet.pipeline import _function
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+CASES: list[tuple[str, Path, dict[str, Any]]] = [
+    ("orgnet.importers.slack:import_slack", SAMPLE / "slack.zip", {}),
+    ("orgnet.importers.git:import_git", FIXTURES / "git" / "good.gitlog", {}),
+    ("orgnet.importers.github:import_github", FIXTURES / "github" / "perceval_github.jsonl", {}),
+    ("orgnet.importers.gitlab:import_gitlab", FIXTURES / "gitlab" / "perceval_gitlab.jsonl", {}),
+    ("orgnet.importers.gerrit:import_gerrit", FIXTURES / "gerrit" / "perceval_gerrit.jsonl", {}),
+    ("orgnet.importers.mbox:import_mbox", FIXTURES / "mbox" / "list.mbox", {}),
+    ("orgnet.importers.mattermost:import_mattermost", FIXTURES / "mattermost" / "export.jsonl",
+     {}),
+    ("orgnet.importers.orgchart:import_orgchart", FIXTURES / "orgchart" / "canonical.csv", {}),
+    ("orgnet.importers.owners:import_owners", FIXTURES / "owners" / "CODEOWNERS",
+     {"container": "acme/widgets"}),
+]
+
+
+@pytest.mark.parametrize(("target", "path", "options"), CASES,
+                         ids=[c[0].rpartition(":")[2] for c in CASES])
+def test_importer_runs_with_the_collector_paused(
+    target: str, path: Path, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    real_finish = base.ImportBuilder.finish
+
+    def finish(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(base.ImportBuilder, "finish", finish)
+    assert gc.isenabled()
+    result = _function(target)(path, **options)
+    assert seen and not any(seen), "the collector ran during the import"
+    assert gc.isenabled(), "the collector was not restored"
+    assert result.counts.read > 0
+
+
+def test_paused_collector_is_restored_after_an_error_and_left_off_when_it_was() -> None:
+    @base.gc_paused()
+    def fails() -> None:
+        assert not gc.isenabled()
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        fails()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with base.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
