@@ -389,3 +389,47 @@ def test_sharded_import_reports_progress_as_shards_arrive(
                                 SAMPLE_DATA / "slack.zip", 2)
     assert len(ticks) == shards >= 3
     assert ticks == sorted(ticks) and ticks[-1] == result.counts.read > ticks[0] > 0
+
+
+def test_results_are_released_and_workers_stopped_before_the_last_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result is freed once ingested, not held while the next file is awaited, and the
+    worker processes stop (with the memory they keep) once every task is done, before the
+    last result is ingested."""
+    import weakref
+    from concurrent.futures import ProcessPoolExecutor
+
+    events: list[str] = []
+    refs: list[weakref.ref[object]] = []
+    real_results = pipeline._results
+    real_ingest = pipeline.ingest
+
+    def results(jobs: list, workers: int):  # type: ignore[no-untyped-def,type-arg]
+        for result in real_results(jobs, workers):
+            events.append("alive" if any(ref() is not None for ref in refs) else "released")
+            refs.append(weakref.ref(result))
+            yield result
+            del result
+
+    def ingest(ws: object, result: object, **kwargs: object) -> object:
+        events.append("ingest")
+        return real_ingest(ws, result, **kwargs)  # type: ignore[arg-type]
+
+    class Pool(ProcessPoolExecutor):
+        def shutdown(self, *args: object, **kwargs: object) -> None:
+            events.append("shutdown")
+            super().shutdown(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    monkeypatch.setattr(pipeline, "_results", results)
+    monkeypatch.setattr(pipeline, "ingest", ingest)
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Pool)
+    summaries = import_sample(SAMPLE_DATA, tmp_path / "ws", workers=2)
+    assert len(summaries) == 5
+    assert events.count("released") == 5 and "alive" not in events
+    # The first shutdown (the generator's own; leaving the pool's block makes another) comes
+    # before the last result is handed over.
+    last = len(events) - 1 - events[::-1].index("ingest")
+    assert events.index("shutdown") < last
+    assert events.count("ingest") == 5
