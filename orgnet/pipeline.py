@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -301,7 +301,8 @@ def _serial(jobs: list[tuple[str, Path, str, dict[str, Any]]]) -> Iterator[Any]:
         yield _run_importer(target, path, opts)
 
 
-def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int) -> Iterator[Any]:
+def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int
+             ) -> Generator[Any, None, None]:
     """Import results in job order.
 
     With ``workers > 1`` files of at least ``_POOL_BYTES`` run in worker processes (in file
