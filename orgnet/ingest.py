@@ -20,7 +20,7 @@ import polars as pl
 from orgnet import __version__
 from orgnet.exceptions import StrictImportError
 from orgnet.identity import resolve
-from orgnet.importers._base import ImportCounts, ImportResult
+from orgnet.importers._base import ImportCounts, ImportResult, gc_paused
 from orgnet.schema import KEYS, SCHEMAS, conform
 from orgnet.workspace import Transaction, Workspace, file_sha256
 
@@ -147,6 +147,7 @@ def _upsert(old: pl.DataFrame, new: pl.DataFrame, keys: list[str], table: str) -
     return pl.concat([kept, latest]).sort(keys)
 
 
+@gc_paused()  # identity resolution (in a thread meanwhile) builds a dict per identity
 def ingest(
     ws: Workspace,
     result: ImportResult,

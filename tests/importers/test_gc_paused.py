@@ -66,3 +66,24 @@ def test_paused_collector_is_restored_after_an_error_and_left_off_when_it_was() 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_ingest_resolves_identities_with_the_collector_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orgnet.ingest as ingest_module
+    from orgnet.workspace import Workspace
+
+    seen: list[bool] = []
+    real_resolve = ingest_module.resolve
+
+    def resolve(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_resolve(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "resolve", resolve)
+    result = _function(CASES[-2][0])(CASES[-2][1])
+    summary = ingest_module.ingest(Workspace(tmp_path / "ws"), result)
+    assert seen == [False]
+    assert gc.isenabled()
+    assert summary.counts.imported > 0
