@@ -192,10 +192,7 @@ def unit_congruence(
                 pl.col("tied").sum().cast(pl.Int64).alias("tied_pairs")))
     if acc.height == 0:
         return pl.DataFrame(schema=CONGRUENCE_SCHEMA)
-    between = (_cross_units(_tie_frame(ctx), homes, "a", "b")
-               .group_by("ua", "ub", maintain_order=True)
-               .agg(running_sum(pl.col("comm")).alias("communication"),
-                    running_sum(pl.col("rev")).alias("reviews")))
+    between = _unit_ties(ctx).select("ua", "ub", "communication", "reviews")
     n = acc.height
     df = (acc.join(between, on=["ua", "ub"], how="left", maintain_order="left")
           .join(_shared_files(ctx, home), on=["ua", "ub"], how="left", maintain_order="left")
@@ -247,11 +244,19 @@ def person_congruence(
 
 
 def _unit_ties(ctx: AnalysisContext) -> pl.DataFrame:
-    """Person ties between two different main units: ``ua, ub`` (``ua < ub``), ``w`` (their
-    review and communication weight, summed tie by tie) and ``n`` (the number of ties)."""
-    return (_cross_units(_tie_frame(ctx), ctx.home_frame(), "a", "b")
-            .group_by("ua", "ub", maintain_order=True)
-            .agg(running_sum(pl.col("comm") + pl.col("rev")).alias("w"), pl.len().alias("n")))
+    """Person ties between two different main units, per unit pair (computed once per
+    context): ``ua, ub`` (``ua < ub``), ``communication`` and ``reviews`` (summed tie by tie),
+    ``w`` (each tie's communication plus review weight, summed tie by tie) and ``n`` (the
+    number of ties)."""
+    def make() -> pl.DataFrame:
+        return (_cross_units(_tie_frame(ctx), ctx.home_frame(), "a", "b")
+                .group_by("ua", "ub", maintain_order=True)
+                .agg(running_sum(pl.col("comm")).alias("communication"),
+                     running_sum(pl.col("rev")).alias("reviews"),
+                     running_sum(pl.col("comm") + pl.col("rev")).alias("w"),
+                     pl.len().alias("n")))
+    frame: pl.DataFrame = ctx.cached("unit_ties", make)
+    return frame
 
 
 @memoized
@@ -293,7 +298,7 @@ def one_sided_relationships(
         need[r["unit_b"]][r["unit_a"]] = r["need"]
     tie_weight: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     tie_count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for ua, ub, w, n in _unit_ties(ctx).iter_rows():
+    for ua, ub, w, n in _unit_ties(ctx).select("ua", "ub", "w", "n").iter_rows():
         tie_weight[ua][ub] = tie_weight[ub][ua] = w
         tie_count[ua][ub] = tie_count[ub][ua] = n
     rows = []

@@ -174,7 +174,7 @@ def ei_index(
         Units of fewer than 2 people are left out; empty when the window has no ties.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
-    home = ctx.home_unit()
+    home = ctx.home_frame()
     sizes = {u: n for u, n in ctx.unit_sizes().items() if n >= 2}
     if not sizes:
         return pl.DataFrame(schema=EI_SCHEMA)
@@ -234,7 +234,7 @@ def ei_index(
     return pl.DataFrame(rows, schema=EI_SCHEMA).sort("unit_id")
 
 
-def _coedit_outside(ctx: AnalysisContext, home: dict[str, str]) -> dict[str, tuple[float, float]]:
+def _coedit_outside(ctx: AnalysisContext, home: pl.DataFrame) -> dict[str, tuple[float, float]]:
     """Per unit: share and weight of its members' co-edit ties that reach another unit."""
     placed = with_home_units(ctx.graph("coedit").edges, home)
     if placed.height == 0:
