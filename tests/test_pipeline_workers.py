@@ -271,6 +271,20 @@ def test_workers_keep_freed_pages_for_reuse_unless_the_user_chose(
     assert os.environ["_RJEM_MALLOC_CONF"] == mine
 
 
+def test_polars_own_allocator_setting_is_the_one_the_workers_replace() -> None:
+    """The workers' setting replaces polars' own only when the environment holds exactly that
+    (else it is the user's): a polars that changes its default fails here, not silently."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("_RJEM_MALLOC_CONF", "POLARS_THP")}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import os, polars; print(os.environ.get('_RJEM_MALLOC_CONF', ''))"],
+        env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == pipeline._POLARS_JEMALLOC
+
+
 def test_no_process_pool_means_a_serial_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
