@@ -16,7 +16,7 @@ from pathlib import Path
 from orgnet._text import clean, normalize_email
 from orgnet.exceptions import InputError
 from orgnet.identity import claim_rows
-from orgnet.importers._base import ImportBuilder, ImportResult
+from orgnet.importers._base import ImportBuilder, ImportResult, gc_paused
 from orgnet.importers.tabular import read_table
 
 __all__ = ["KNOWN_SOURCES", "detect", "import_aliases"]
@@ -38,6 +38,7 @@ def detect(path: Path) -> bool:
     return [c.strip() for c in head.split(",")] == ["person_id", "source", "handle"]
 
 
+@gc_paused()
 def import_aliases(path: str | Path) -> ImportResult:
     """Import an alias file.
 
