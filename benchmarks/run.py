@@ -189,7 +189,6 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
     from orgnet.analysis.registry import run_analyses
     from orgnet.config import load_config
     from orgnet.dataset import Dataset, Window
-    from orgnet.graph.build import person_events
     from orgnet.pipeline import import_sample
     from orgnet.report import build_report, render_report
     from orgnet.workspace import Workspace
@@ -242,9 +241,9 @@ def run_size(people: int, months: int, seed: int, data_dir: Path) -> dict[str, A
         ctx = AnalysisContext(data, window=window, unit_kind=cfg.analysis.unit_kind,
                               min_group_size=cfg.privacy.min_group_size)
         with step("events", "analyze") as row:
-            events = ctx.cached("events", lambda: report_build._sorted_events(
-                person_events(data, ctx.options)))
+            events = ctx.event_table()
             row["rows"] = events.height
+            row["table_gib"] = _gib(events.estimated_size())
         facts["person_events"] = events.height
         for view in ("review", "communication", "coedit", "collaboration"):
             with step(f"graph:{view}", "analyze") as row:

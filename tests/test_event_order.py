@@ -8,8 +8,13 @@ import random
 import polars as pl
 import pytest
 
-from orgnet.analysis._context import _gather, collect_events, sort_by_event_id
-from orgnet.report.build import _sorted, _sorted_events
+from orgnet.analysis._context import (
+    _gather,
+    collect_event_table,
+    collect_events,
+    decode_events,
+    sort_by_event_id,
+)
 
 UTC = dt.UTC
 
@@ -92,11 +97,20 @@ def test_gather_releases_each_column_once_taken() -> None:
     assert out.equals(df.reverse())
 
 
-def test_report_order_breaks_equal_ids_by_every_column() -> None:
+def _sorted(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(df.columns, nulls_last=True, maintain_order=True)
+
+
+def _table_order(query: pl.LazyFrame) -> pl.DataFrame:
+    return decode_events(collect_event_table(query)).collect()
+
+
+def test_event_table_breaks_equal_ids_by_every_column() -> None:
     rng = random.Random(9)
     ids: list[str | None] = [f"{i % 40:020x}" for i in range(400)]
     df = _events(ids, rng).drop("row")
-    got = _sorted_events(_chunked(df.sample(fraction=1.0, shuffle=True, seed=1), 5).lazy())
+    got = _table_order(_chunked(df.sample(fraction=1.0, shuffle=True, seed=1), 5).lazy())
     assert got.equals(_sorted(df))
     unique = _events(_hex(rng, 400), rng)
-    assert _sorted_events(unique.lazy()).equals(_sorted(unique))
+    assert _table_order(unique.lazy()).equals(_sorted(unique))
+    assert _table_order(unique.lazy()).equals(collect_events(unique.lazy()))

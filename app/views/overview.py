@@ -20,7 +20,7 @@ c = st.columns(6)
 c[0].metric("People", f"{f['people']:,}", help=f"{f['people_in_chart']:,} in the org chart; "
             "bots excluded")
 c[1].metric(f"Units ({shared.md(opts.unit_kind)})", f"{len(a.unit_sizes):,}")
-events = a.ctx.events().height
+events = a.ctx.event_table().height
 # Seven digits do not fit a metric on a laptop screen: 2.38M instead of 2,383,…
 c[2].metric("Events in window", f"{events:,}" if events < 1_000_000 else f"{events / 1e6:.2f}M",
             help=f"{events:,} events by people (bots excluded) in the window")
@@ -37,7 +37,7 @@ c[5].metric("Findings", f"{len(findings):,}")
 
 if not shared.no_events(a, opts):
     left, right = st.columns([2, 3])
-    per_source = a.ctx.events().group_by("source").agg(pl.len().alias("events"))
+    per_source = a.ctx.events(columns=["source"]).group_by("source").agg(pl.len().alias("events"))
     shared.chart(where=left, fig=_figures.events_per_source_bar(per_source, title="Events per source "
                                                      "(window)"))
     kinds = pl.DataFrame({"kind": [x.kind for x in findings],

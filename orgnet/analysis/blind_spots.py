@@ -469,10 +469,10 @@ def information_droughts(
         ``messages`` descending then ``conversation``.
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
-    ev = ctx.events()
-    if ev.height == 0:
+    if ctx.event_table().height == 0:
         return pl.DataFrame(schema=DROUGHT_SCHEMA)
-    refs = ev.filter((pl.col("kind") == "reference") & pl.col("container").is_not_null())
+    refs = ctx.events(where=(pl.col("kind") == "reference") & pl.col("container").is_not_null(),
+                      columns=["source", "container", "value", "artifact_id"])
     if refs.height == 0:
         return pl.DataFrame(schema=DROUGHT_SCHEMA)
     owners = _reference_owners(ctx, refs.select("value", "artifact_id").unique())
@@ -486,8 +486,8 @@ def information_droughts(
              .alias("referenced_artifacts"))
         .filter(pl.col("references") >= min_references)
     )
-    msgs = ev.filter(pl.col("kind").is_in(MESSAGE_KINDS) & pl.col("container").is_not_null()
-                     ).with_columns(conv)
+    msgs = ctx.events(where=pl.col("kind").is_in(MESSAGE_KINDS) & pl.col("container").is_not_null(),
+                      columns=["source", "container", "actor"]).with_columns(conv)
     home = ctx.home_unit()
     homes = pl.DataFrame(list(home.items()), schema={"actor": pl.String, "unit": pl.String},
                          orient="row")

@@ -151,7 +151,10 @@ def _approvals(ctx: AnalysisContext, trailers: Sequence[str], *, explicit_only_w
     With ``explicit_only_where_present`` the trailers count only in containers that have no
     ``review_approved`` event in the window (git-trailer data).
     """
-    ev = ctx.events().filter(pl.col("actor").is_not_null())
+    ev = ctx.events(where=pl.col("actor").is_not_null() & (
+        (pl.col("kind") == "review_approved")
+        | ((pl.col("kind") == "commit_trailer") & pl.col("value").is_in(list(trailers)))),
+        columns=["kind", "actor", "target", "artifact_id", "container", "ts", "value"])
     explicit = ev.filter(pl.col("kind") == "review_approved")
     trail = ev.filter((pl.col("kind") == "commit_trailer") & pl.col("value").is_in(list(trailers)))
     if explicit_only_where_present and explicit.height:
@@ -159,8 +162,7 @@ def _approvals(ctx: AnalysisContext, trailers: Sequence[str], *, explicit_only_w
         trail = trail.filter(~pl.col("container").is_in(with_explicit) | pl.col("container").is_null())
     both = pl.concat([explicit.with_columns(pl.lit(False).alias("is_trailer")),
                       trail.with_columns(pl.lit(True).alias("is_trailer"))])
-    return both.select("event_id", "kind", "actor", "target", "artifact_id", "container", "ts",
-                       "is_trailer")
+    return both.select("kind", "actor", "target", "artifact_id", "container", "ts", "is_trailer")
 
 
 def _with_authors(ctx: AnalysisContext, events: pl.DataFrame) -> pl.DataFrame:
@@ -301,7 +303,8 @@ def approval_concentration(
     )
     trail = appr.group_by("area_id").agg(pl.col("is_trailer").sum().cast(pl.Int64)
                                          .alias("trailer_approvals"))
-    reviews = ctx.events().filter(_is_review() & pl.col("actor").is_not_null())
+    reviews = ctx.events(where=_is_review() & pl.col("actor").is_not_null(),
+                         columns=["actor", "target", "artifact_id", "container"])
     if by in ("unit", "owner"):
         reviewers = reviews.select(pl.col("actor").alias("person_id")).unique()
         possible = (
@@ -449,8 +452,9 @@ def gate_share(
 
 def _review_pairs(ctx: AnalysisContext) -> pl.DataFrame:
     """One row per (reviewer, change): author, latency, changes requested, abandoned, outside."""
-    ev = ctx.events().filter(_is_review() & pl.col("actor").is_not_null()
-                             & pl.col("artifact_id").is_not_null())
+    ev = ctx.events(where=_is_review() & pl.col("actor").is_not_null()
+                    & pl.col("artifact_id").is_not_null(),
+                    columns=["kind", "actor", "target", "artifact_id", "ts"])
     schema = {"reviewer": pl.String, "author": pl.String, "artifact_id": pl.String,
               "hours": pl.Float64, "changes_requested": pl.Boolean, "abandoned": pl.Boolean,
               "outside": pl.Boolean}

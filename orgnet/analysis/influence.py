@@ -285,10 +285,9 @@ def influence(
     else:
         bridged = np.zeros(n, dtype=np.int64)
 
-    ev = ctx.events()
     is_review = pl.col("kind").is_in(sorted(REVIEW_KINDS)) | (
         (pl.col("kind") == "commit_trailer") & pl.col("value").is_in(sorted(REVIEW_TRAILERS)))
-    load = dict(ev.filter(is_review).group_by("actor").len().iter_rows())
+    load = dict(ctx.events(where=is_review, columns=["actor"]).group_by("actor").len().iter_rows())
 
     day = ctx.formal_date()
     reports = dict(ctx.data.formal.direct_reports(day).iter_rows())

@@ -65,7 +65,7 @@ def trends(
     from orgnet.analysis.team_matrix import ei_index, find_silo
 
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
-    events = ctx.events()
+    events = ctx.event_table()
     if events.height == 0:
         return pl.DataFrame(schema=TRENDS_SCHEMA)
     lo, hi = events["ts"].min(), events["ts"].max()
@@ -77,9 +77,10 @@ def trends(
     rows = []
     for start, end in periods(lo, hi, period):
         sub = ctx.period(start, end)
-        ev = sub.events()
+        ev = sub.event_table()
         if ev.height == 0:
             continue
+        # Codes stand one-to-one for people, so counting distinct codes counts people.
         active = pl.concat([ev["actor"], ev["target"].drop_nulls()]).n_unique()
         align = alignment_scores(sub, resolution=resolution)
         nmi = ari = float("nan")

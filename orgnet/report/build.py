@@ -22,12 +22,11 @@ import plotly.graph_objects as go
 import polars as pl
 
 from orgnet import __version__
-from orgnet.analysis._context import AnalysisContext, collect_events
+from orgnet.analysis._context import AnalysisContext
 from orgnet.analysis.registry import run_analyses
 from orgnet.config import Config, load_config
 from orgnet.dataset import Dataset, Window
 from orgnet.exceptions import ConfigError, WorkspaceError
-from orgnet.graph.build import person_events
 from orgnet.graph.cache import ViewCache
 from orgnet.report._text import fmt, plain
 from orgnet.report.diff import diff_findings, load_previous
@@ -207,23 +206,6 @@ def _rounded(df: pl.DataFrame, digits: int = 9) -> pl.DataFrame:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _sorted(df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort(df.columns, nulls_last=True, maintain_order=True)
-
-
-def _sorted_events(events: pl.LazyFrame) -> pl.DataFrame:
-    """Person events collected in :func:`_sorted` order: ``event_id`` (the first column) is unique
-    in practice, and then sorting by it alone (:func:`collect_events`) gives the same order at a
-    fraction of the cost and memory."""
-    by_id = collect_events(events)
-    if by_id.columns[0] != "event_id" or by_id.height < 2:
-        return _sorted(by_id)
-    ids = by_id["event_id"]
-    if ids.null_count() == 0 and not (ids.slice(1) == ids.slice(0, ids.len() - 1)).any():
-        return by_id
-    return _sorted(by_id)
-
-
 def _iso(ts: dt.datetime | None) -> str | None:
     return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts is not None else None
 
@@ -329,9 +311,9 @@ def build_report(
     ctx = AnalysisContext(data, window=win, unit_kind=kind, min_group_size=min_size,
                           view_cache=cache)
     # The event table is collected from a parallel scan whose row order varies between runs;
-    # order-sensitive steps downstream (first() in a group, float sums) then vary too. Sorting it
-    # once here makes every analysis, and so the report, identical for identical input.
-    ctx.cached("events", lambda: _sorted_events(person_events(data, ctx.options)))
+    # order-sensitive steps downstream (first() in a group, float sums) then vary too. The
+    # context's table is sorted by event id, equal ids by every column, so every analysis, and
+    # so the report, is identical for identical input.
     run = run_analyses(ctx, rule_options=cfg.thresholds)
 
     # names, sizes, privacy
@@ -398,7 +380,7 @@ def build_report(
                         "severity": [float(f["severity"]) for f in findings]},
                        schema={"kind": pl.String, "severity": pl.Float64})
     align = run.frames["alignment"].row(0, named=True) if run.frames["alignment"].height else {}
-    events = int(ctx.events().height)
+    events = int(ctx.event_table().height)
     n_people = len(ctx.graph("collaboration").nodes)
     headline: list[tuple[str, str]] = [
         ("Window", f"{run.document['window'].get('since') or 'start of data'} to "
