@@ -31,6 +31,7 @@ import polars as pl
 
 from orgnet.analysis._context import (
     AnalysisContext,
+    decode_events,
     ensure_context,
     memoized,
     running_sum,
@@ -486,15 +487,21 @@ def information_droughts(
              .alias("referenced_artifacts"))
         .filter(pl.col("references") >= min_references)
     )
-    msgs = ctx.events(where=pl.col("kind").is_in(MESSAGE_KINDS) & pl.col("container").is_not_null(),
-                      columns=["source", "container", "actor"]).with_columns(conv)
+    # Messages per (conversation, person), counted on the compact table's codes (equality
+    # only) in order of first message, so only those pairs are decoded.
+    per_person = decode_events(
+        ctx.event_table().lazy()
+        .filter(pl.col("kind").is_in(MESSAGE_KINDS) & pl.col("container").is_not_null())
+        .group_by("source", "container", "actor", maintain_order=True)
+        .agg(pl.len().alias("n"))
+    ).collect().with_columns(conv)
     home = ctx.home_unit()
     homes = pl.DataFrame(list(home.items()), schema={"actor": pl.String, "unit": pl.String},
                          orient="row")
     traffic = (
-        msgs.join(homes, on="actor", how="left")
+        per_person.join(homes, on="actor", how="left", maintain_order="left")
         .group_by("conversation")
-        .agg(pl.first("source"), pl.len().alias("messages"), pl.col("actor").n_unique()
+        .agg(pl.first("source"), pl.col("n").sum().alias("messages"), pl.col("actor").n_unique()
              .alias("participants"), pl.col("unit").drop_nulls().unique().sort()
              .alias("participant_units"))
         .filter((pl.col("messages") >= min_messages) & (pl.col("participants") >= min_participants))
