@@ -225,6 +225,8 @@ def person_events(data: Dataset, options: GraphOptions | None = None, *,
 
 
 def _aggregate(edges: pl.LazyFrame, directed: bool) -> pl.DataFrame:
+    if edges.collect_schema()["src"] == pl.Categorical:
+        return _aggregate_codes(edges, directed)
     if not directed:
         edges = edges.with_columns(
             pl.min_horizontal("src", "dst").alias("src"), pl.max_horizontal("src", "dst").alias("dst")
@@ -239,35 +241,68 @@ def _aggregate(edges: pl.LazyFrame, directed: bool) -> pl.DataFrame:
     )
 
 
-def _text(name: str) -> pl.Expr:
-    """Column ``name`` as text: person events from the analysis context's compact table
-    (:func:`orgnet.analysis._context.collect_event_table`) hold dictionary codes, and an edge
-    list is decoded only after the filter has kept its rows."""
-    return pl.col(name).cast(pl.String)
+def _aggregate_codes(edges: pl.LazyFrame, directed: bool) -> pl.DataFrame:
+    """:func:`_aggregate` of edges whose people are dictionary codes (the analysis context's
+    compact event table).
+
+    Each person present is decoded once and ranked in text order; the same rows, in the same
+    order, are then grouped on the ranks, so the smaller and larger end of an undirected edge,
+    the sort and every weight's sum are exactly those of the text (codes themselves are not in
+    text order). Only the people are decoded, not every edge row: at 10,000 people the
+    whole-window communication view took 1.8-2.1 s instead of 2.1-2.6 s and the collaboration
+    view 3.4-4.3 s instead of 4.5-4.8 s (alternating runs).
+    """
+    df = edges.select("src", "dst", "weight").collect()
+    people = pl.concat([df["src"], df["dst"]]).drop_nulls().unique()
+    key = (pl.DataFrame({"code": people.to_physical(), "name": people.cast(pl.String)})
+           .sort("name").with_row_index("rank"))
+    codes, ranks = key["code"], key["rank"]
+
+    def rank(name: str) -> pl.Expr:
+        return pl.col(name).to_physical().replace_strict(codes, ranks, default=None)
+
+    lf = df.lazy().select(rank("src").alias("src"), rank("dst").alias("dst"), "weight")
+    del df
+    if not directed:
+        lf = lf.with_columns(
+            pl.min_horizontal("src", "dst").alias("src"), pl.max_horizontal("src", "dst").alias("dst")
+        )
+    out = (
+        lf.filter(pl.col("src") != pl.col("dst"))
+        .group_by("src", "dst")
+        .agg(pl.col("weight").sum())
+        .filter(pl.col("weight") > 0)
+        .sort("src", "dst")
+        .collect()
+    )
+    names = key["name"]
+    return pl.DataFrame([names.gather(out["src"]).alias("src"), names.gather(out["dst"]).alias("dst"),
+                         out["weight"]])
 
 
 def review_edges(events: pl.LazyFrame) -> pl.LazyFrame:
     """Author -> reviewer edges of review events (the reviewer is the event's actor).
 
-    ``events`` is :func:`person_events` or the compact table of the same rows."""
+    ``events`` is :func:`person_events` or the compact table of the same rows (then people
+    stay codes until :func:`_aggregate`)."""
     is_review = pl.col("kind").is_in(sorted(REVIEW_KINDS)) | (
         (pl.col("kind") == "commit_trailer") & pl.col("value").is_in(sorted(REVIEW_TRAILERS))
     )
     return events.filter(is_review & pl.col("target").is_not_null()).select(
-        _text("target").alias("src"), _text("actor").alias("dst"), pl.col("w").alias("weight")
+        pl.col("target").alias("src"), pl.col("actor").alias("dst"), pl.col("w").alias("weight")
     )
 
 
 def communication_edges(events: pl.LazyFrame, max_thread_size: int = 30) -> pl.LazyFrame:
     """Actor -> addressee edges, plus thread co-participation (Newman ``1/(k-1)``, both ways).
 
-    ``events`` is :func:`person_events` or the compact table of the same rows."""
+    ``events`` is :func:`person_events` or the compact table of the same rows (then people
+    stay codes until :func:`_aggregate`)."""
     direct = events.filter(
         pl.col("kind").is_in(sorted(COMMUNICATION_KINDS)) & pl.col("target").is_not_null()
-    ).select(_text("actor").alias("src"), _text("target").alias("dst"), pl.col("w").alias("weight"))
+    ).select(pl.col("actor").alias("src"), pl.col("target").alias("dst"), pl.col("w").alias("weight"))
     threads = (
         events.filter(pl.col("kind").is_in(sorted(THREAD_KINDS)) & pl.col("artifact_id").is_not_null())
-        .select(_text("artifact_id"), _text("actor"))
         .group_by("artifact_id", "actor")
         .agg(pl.len().alias("n"))
     )
