@@ -387,11 +387,13 @@ class AnalysisContext:
         Parameters
         ----------
         where
-            Keep only these rows; the filter runs on the compact table (:meth:`event_table`)
-            before anything is decoded, so compare columns with ``==``, ``is_in`` or null tests.
+            Keep only these rows. The filter runs on the compact table (:meth:`event_table`)
+            before anything is decoded: equality, ``is_in`` and null tests of text columns,
+            and any test of ``ts`` or ``w``, mean there what they mean on text. A filter
+            that reads ``event_id`` runs on the decoded rows instead (slower).
         columns
-            Decode only these columns (default: all of
-            :func:`orgnet.graph.build.person_events`).
+            Decode only these columns, returned in the table's column order (default: every
+            column of :func:`orgnet.graph.build.person_events`).
 
         Returns
         -------
@@ -400,11 +402,19 @@ class AnalysisContext:
             takes tens of GiB, so analyses ask for the rows and columns they read.
         """
         lf = self.event_table().lazy()
+        names = lf.collect_schema().names()
+        if where is not None and "event_id" in where.meta.root_names() and "event_id" not in names:
+            decoded = decode_events(lf).filter(where)
+            if columns is not None:
+                wanted = set(columns)
+                decoded = decoded.select([c for c in decoded.collect_schema().names()
+                                          if c in wanted])
+            return decoded.collect()
         if where is not None:
             lf = lf.filter(where)
         if columns is not None:
             wanted = set(columns)
-            lf = lf.select([c for c in lf.collect_schema()
+            lf = lf.select([c for c in names
                             if c in wanted or (c in (ID_HIGH, ID_LOW) and "event_id" in wanted)])
         return decode_events(lf).collect()
 

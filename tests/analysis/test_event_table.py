@@ -83,6 +83,17 @@ def test_filters_on_codes_keep_the_rows_the_text_filter_keeps(data: Dataset, whe
     assert got.equals(expected.select("event_id", "kind", "actor"))
 
 
+def test_a_filter_on_event_ids_runs_on_the_text(data: Dataset) -> None:
+    ctx = AnalysisContext(data)
+    text = _text(data)
+    some = text["event_id"].gather([0, 5, 17]).to_list()
+    where = pl.col("event_id").is_in(some) | (pl.col("event_id") < text["event_id"][2])
+    assert ctx.events(where=where).equals(text.filter(where))
+    assert ctx.events(where=where, columns=["w", "event_id"]).equals(
+        text.filter(where).select("event_id", "w"))
+    assert ctx.events(where=where).height == 4
+
+
 def test_some_filters_keep_rows(data: Dataset) -> None:
     # The parametrized checks above mean something only if the filters keep rows.
     text = _text(data)
