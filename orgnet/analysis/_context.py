@@ -134,7 +134,8 @@ def collect_event_table(events: pl.LazyFrame) -> pl.DataFrame:
     Parameters
     ----------
     events
-        A query with an ``event_id`` column (:func:`orgnet.graph.build.person_events`).
+        A person-event query: :func:`orgnet.graph.build.person_events`, cheapest with
+        ``codes=True`` (text columns it gives as text are cast here, after the joins).
 
     Returns
     -------
