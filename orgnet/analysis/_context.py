@@ -29,31 +29,34 @@ __all__ = ["CODED_COLUMNS", "AnalysisContext", "collect_event_table", "collect_e
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _event_order(df: pl.DataFrame) -> pl.Series | None:
-    """Row positions of ``df`` in event-id order (stable), or ``None`` for ids that are not
-    orgnet's.
+#: The compact table's event id: its first 16 and last 4 hex digits as integers.
+ID_HIGH, ID_LOW = "event_id_high", "event_id_low"
+
+
+def _id_parts(ids: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """An orgnet event id as two integers: its first 16 and its last 4 hex digits (``ID_HIGH``
+    and ``ID_LOW``), both null for any other id.
 
     Event ids are 20 lower-case hex digits (``stable_hash(..., length=20)``): for those,
-    lexicographic order is the order of the two integers of their first 16 and last 4 digits,
-    and sorting integers is about twice as fast as sorting strings.
+    lexicographic order is the order of the two integers, and sorting integers is about twice
+    as fast as sorting strings.
     """
-    ids = pl.col("event_id")
-    check = df.select(
-        (ids.str.len_bytes() == 20).all().alias("len"),
-        ids.str.contains("^[0-9a-f]{20}$").all().alias("hex"),
-        ids.null_count().alias("nulls"),
-    ).row(0)
-    if not (check[0] and check[1] and check[2] == 0):
+    orgnet_id = ids.str.contains("^[0-9a-f]{20}$")
+    return (
+        pl.when(orgnet_id).then(ids.str.slice(0, 16).str.to_integer(
+            base=16, dtype=pl.UInt64, strict=False)).alias(ID_HIGH),
+        pl.when(orgnet_id).then(ids.str.slice(16).str.to_integer(
+            base=16, dtype=pl.UInt16, strict=False)).alias(ID_LOW),
+    )
+
+
+def _event_order(df: pl.DataFrame) -> pl.Series | None:
+    """Row positions of ``df`` in event-id order (stable), or ``None`` when an id is not
+    orgnet's (:func:`_id_parts`)."""
+    parts = df.select(*_id_parts(pl.col("event_id")))
+    if parts[ID_HIGH].null_count():
         return None
-    high = ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias("h")
-    keyed = df.select(high).with_row_index("i").sort("h", maintain_order=True)
-    # Ids that share their first 16 digits (rare) also need the last 4 in the order.
-    sorted_high = keyed["h"]
-    if (sorted_high.slice(1) != sorted_high.slice(0, keyed.height - 1)).all():
-        return keyed["i"]
-    low = ids.str.slice(16).str.to_integer(base=16, dtype=pl.UInt64).alias("l")
-    return (df.select(high, low).with_row_index("i")
-            .sort(["h", "l"], maintain_order=True).get_column("i"))
+    return parts.with_row_index("i").sort([ID_HIGH, ID_LOW], maintain_order=True)["i"]
 
 
 def _gather(columns: list[pl.Series], order: pl.Series) -> pl.DataFrame:
@@ -111,8 +114,6 @@ def collect_events(events: pl.LazyFrame) -> pl.DataFrame:
 
 #: Person-event columns held as dictionary codes (polars ``Categorical``) in the compact table.
 CODED_COLUMNS = ("source", "kind", "actor", "target", "artifact_id", "container", "value")
-#: The compact table's event id: its first 16 and last 4 hex digits as integers.
-ID_HIGH, ID_LOW = "event_id_high", "event_id_low"
 _HEX_BYTE = [f"{i:02x}" for i in range(256)]
 
 
@@ -148,22 +149,14 @@ def collect_event_table(events: pl.LazyFrame) -> pl.DataFrame:
     query = events.with_columns(pl.col(coded).cast(pl.Categorical)) if coded else events
     df: pl.DataFrame | None = None
     if schema.get("event_id") == pl.String:
-        ids = pl.col("event_id")
-        orgnet_id = ids.str.contains("^[0-9a-f]{20}$")
         names = [n for c in schema for n in ((ID_HIGH, ID_LOW) if c == "event_id" else (c,))]
-        df = query.with_columns(
-            pl.when(orgnet_id).then(ids.str.slice(0, 16).str.to_integer(
-                base=16, dtype=pl.UInt64, strict=False)).alias(ID_HIGH),
-            pl.when(orgnet_id).then(ids.str.slice(16).str.to_integer(
-                base=16, dtype=pl.UInt16, strict=False)).alias(ID_LOW),
-        ).select(names).collect(engine="streaming")
+        df = query.with_columns(*_id_parts(pl.col("event_id"))).select(names).collect(
+            engine="streaming")
         if df.height and df[ID_HIGH].null_count():
             df = None  # an id that is not orgnet's: keep the ids as text
     if df is None:
         df = query.collect(engine="streaming")
-        if df.height < 2:
-            return df.rechunk()
-        if "event_id" not in df.columns:
+        if df.height < 2 or "event_id" not in df.columns:
             return df.rechunk()
         keys = ["event_id"]
         order = df.select("event_id").with_row_index("i").sort("event_id",
