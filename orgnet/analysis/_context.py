@@ -396,20 +396,13 @@ class AnalysisContext:
             takes tens of GiB, so analyses ask for the rows and columns they read.
         """
         lf = self.event_table().lazy()
-        names = lf.collect_schema().names()
-        if where is not None and "event_id" in where.meta.root_names() and "event_id" not in names:
-            decoded = decode_events(lf).filter(where)
-            if columns is not None:
-                wanted = set(columns)
-                decoded = decoded.select([c for c in decoded.collect_schema().names()
-                                          if c in wanted])
-            return decoded.collect()
         if where is not None:
+            if "event_id" in where.meta.root_names() and "event_id" not in lf.collect_schema():
+                lf = decode_events(lf)  # ids are integers in the table
             lf = lf.filter(where)
         if columns is not None:
-            wanted = set(columns)
-            lf = lf.select([c for c in names
-                            if c in wanted or (c in (ID_HIGH, ID_LOW) and "event_id" in wanted)])
+            wanted = set(columns) | ({ID_HIGH, ID_LOW} if "event_id" in columns else set())
+            lf = lf.select([c for c in lf.collect_schema().names() if c in wanted])
         return decode_events(lf).collect()
 
     def formal_date(self) -> dt.date:
