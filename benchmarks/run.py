@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,7 +58,16 @@ TARGETS = {
 
 
 class PeakMemory:
-    """Peak resident memory of this process: a sampling thread (psutil) or ``ru_maxrss``."""
+    """Peak memory of this process and its children: a sampling thread (psutil) or ``ru_maxrss``.
+
+    On Linux a sample is every process's private and file-backed resident pages (``RssAnon`` +
+    ``RssFile`` of ``/proc/<pid>/status``) plus what ``/dev/shm`` has grown by since the
+    measure started. The import hands worker results and DuckDB batches over through files in
+    ``/dev/shm``: they are memory, whether or not a process has them mapped, and counted once
+    that way (plain RSS missed the files no process had mapped yet, and would count a mapped
+    one twice if the files were added to it: 100,000 people x 2 months, 6.9 GiB by RSS against
+    9.3 GiB with the files, in the tenth session).
+    """
 
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
@@ -66,6 +76,9 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         self._children: list[Any] = []
         self._listed_at = float("-inf")
+        self._shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self._shm_base = self._shm_used()
+        self._proc_status = os.path.isfile("/proc/self/status")
         try:
             import psutil
 
@@ -75,12 +88,37 @@ class PeakMemory:
 
     @property
     def method(self) -> str:
-        return ("psutil RSS of the process and its children (listed once a second), sampled "
-                "every 50 ms"
-                if self._proc is not None else "ru_maxrss")
+        if self._proc is None:
+            return "ru_maxrss"
+        what = ("RssAnon + RssFile of the process and its children (listed once a second) plus "
+                "the growth of /dev/shm" if self._proc_status and self._shm
+                else "psutil RSS of the process and its children (listed once a second)")
+        return f"{what}, sampled every 50 ms"
+
+    def _shm_used(self) -> int:
+        if self._shm is None:
+            return 0
+        try:
+            return shutil.disk_usage(self._shm).used
+        except OSError:
+            return 0
+
+    def _one(self, proc: Any) -> int:
+        """Resident memory of one process, its shared-memory pages left out on Linux."""
+        if self._proc_status:
+            try:
+                with open(f"/proc/{proc.pid}/status", "rb") as fh:
+                    total = 0
+                    for line in fh:
+                        if line.startswith((b"RssAnon:", b"RssFile:")):
+                            total += int(line.split()[1]) * 1024
+                    return total
+            except OSError:
+                pass
+        return int(proc.memory_info().rss)
 
     def _rss(self) -> int:
-        """This process plus its children (the import worker processes).
+        """This process plus its children (the import worker processes) plus ``/dev/shm``.
 
         Listing the children scans every process of the machine (about 1.5 ms with psutil), so
         the list is refreshed once a second and only their resident sizes are read at each
@@ -88,16 +126,18 @@ class PeakMemory:
         against 70.8 and 72.3 s unmeasured, in alternating runs (the thread also holds the GIL
         of the process it measures).
         """
-        total = int(self._proc.memory_info().rss)
+        total = self._one(self._proc)
         now = time.monotonic()
         if now - self._listed_at >= 1.0:
             self._children = self._proc.children(recursive=True)
             self._listed_at = now
         for child in self._children:
             try:
-                total += int(child.memory_info().rss)
+                total += self._one(child)
             except Exception:  # a child that just exited
                 continue
+        if self._proc_status:
+            total += max(0, self._shm_used() - self._shm_base)
         return total
 
     def _run(self) -> None:

@@ -63,3 +63,31 @@ def test_markdown_shows_import_cpu_and_the_speed_probe() -> None:
     row = next(line for line in text.splitlines() if line.startswith("| 2,000 | 10 |"))
     assert row.endswith("| 5.50 | 0.35 / 0.41 |")
     assert run.speed_probe() > 0
+
+
+def test_peak_memory_counts_files_in_dev_shm_once() -> None:
+    import os
+    import tempfile
+
+    import pytest
+
+    pytest.importorskip("psutil")
+    if not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)
+            and os.path.isfile("/proc/self/status")):
+        pytest.skip("needs Linux with a writable /dev/shm")
+    mem = run.PeakMemory()
+    assert "/dev/shm" in mem.method
+    before = mem._rss()
+    size = 64 << 20
+    with tempfile.NamedTemporaryFile(dir="/dev/shm") as fh:
+        fh.write(b"\1" * size)
+        fh.flush()
+        grown = mem._rss() - before
+        import mmap
+
+        with mmap.mmap(fh.fileno(), size) as mapped:  # touched: resident as shared memory
+            assert sum(mapped[i] for i in range(0, size, 4096)) == size // 4096
+            mapped_grown = mem._rss() - before
+    # The file counts whether or not it is mapped, and a mapped file is not counted twice.
+    assert 0.9 * size <= grown <= 1.5 * size
+    assert 0.9 * size <= mapped_grown <= 1.5 * size
