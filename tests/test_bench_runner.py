@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchmarks import run
 from benchmarks.run import _too_big, markdown
 
@@ -65,29 +67,35 @@ def test_markdown_shows_import_cpu_and_the_speed_probe() -> None:
     assert run.speed_probe() > 0
 
 
-def test_peak_memory_counts_files_in_dev_shm_once() -> None:
+def test_peak_memory_counts_files_in_dev_shm_once(monkeypatch: Any) -> None:
+    """Files in /dev/shm count through the file system's growth, not through the processes
+    that map them (that would count them twice)."""
+    import mmap
     import os
     import tempfile
 
     import pytest
 
-    pytest.importorskip("psutil")
+    psutil = pytest.importorskip("psutil")
     if not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)
             and os.path.isfile("/proc/self/status")):
         pytest.skip("needs Linux with a writable /dev/shm")
     mem = run.PeakMemory()
     assert "/dev/shm" in mem.method
-    before = mem._rss()
+    me = psutil.Process()
     size = 64 << 20
     with tempfile.NamedTemporaryFile(dir="/dev/shm") as fh:
-        fh.write(b"\1" * size)
-        fh.flush()
-        grown = mem._rss() - before
-        import mmap
-
-        with mmap.mmap(fh.fileno(), size) as mapped:  # touched: resident as shared memory
-            assert sum(mapped[i] for i in range(0, size, 4096)) == size // 4096
-            mapped_grown = mem._rss() - before
-    # The file counts whether or not it is mapped, and a mapped file is not counted twice.
-    assert 0.9 * size <= grown <= 1.5 * size
-    assert 0.9 * size <= mapped_grown <= 1.5 * size
+        os.ftruncate(fh.fileno(), size)
+        before_own, before_rss = mem._one(me), me.memory_info().rss
+        with mmap.mmap(fh.fileno(), size) as mapped:
+            for i in range(0, size, 4096):  # touched: resident as shared memory
+                mapped[i] = 1
+            own, rss = mem._one(me) - before_own, me.memory_info().rss - before_rss
+    assert rss >= 0.9 * size  # plain RSS sees the mapped file
+    assert own < 0.25 * size  # this measure leaves it to the file system's growth
+    # The file system's growth since the measure started is added once (other tests may use
+    # /dev/shm at the same time: its reading is replaced here).
+    monkeypatch.setattr(mem, "_shm_used", lambda: mem._shm_base + size)
+    monkeypatch.setattr(mem, "_children", [])
+    monkeypatch.setattr(mem, "_listed_at", float("inf"))
+    assert abs(mem._rss() - mem._one(me) - size) < 8 << 20
