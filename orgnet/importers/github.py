@@ -939,6 +939,10 @@ def import_github(
                 lines, items, events = _iter_perceval_columnar(ctx, p, con)
                 stats = fast.replay(b, ctx.plans, (items, events), lines=lines,
                                     resolve=ctx.logins, con=con, since=lo, until=hi)
+                # The file's kept rows and plans are spent: freed before the builder's tables
+                # are put together, not alongside them.
+                del items, events, lines
+                ctx.plans.clear()
             finally:
                 con.close()
         else:
