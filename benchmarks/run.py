@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -55,6 +55,16 @@ TARGETS = {
 
 
 # -- memory ---------------------------------------------------------------------------------------
+
+
+def _private_rss(status: Iterable[bytes]) -> int:
+    """``RssAnon + RssFile`` in bytes from the lines of a ``/proc/<pid>/status`` file: resident
+    memory without the shared-memory pages (``RssShmem``), which ``/dev/shm`` counts."""
+    total = 0
+    for line in status:
+        if line.startswith((b"RssAnon:", b"RssFile:")):
+            total += int(line.split()[1]) * 1024  # kB
+    return total
 
 
 class PeakMemory:
@@ -108,11 +118,7 @@ class PeakMemory:
         if self._proc_status:
             try:
                 with open(f"/proc/{proc.pid}/status", "rb") as fh:
-                    total = 0
-                    for line in fh:
-                        if line.startswith((b"RssAnon:", b"RssFile:")):
-                            total += int(line.split()[1]) * 1024
-                    return total
+                    return _private_rss(fh)
             except OSError:
                 pass
         return int(proc.memory_info().rss)
