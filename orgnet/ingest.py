@@ -114,11 +114,10 @@ def _dedupe_append(new: pl.DataFrame, old: pl.LazyFrame, keys: list[str]) -> pl.
     key = _key(keys)
     hashes = new.select(key.hash(seed=0).alias("_h")).to_series()
     first = _first_distinct(new, keys, hashes)
-    # Stored keys that are also new: the stored keys whose hash is a new key's hash, then the
-    # exact semi join on those few (two tables of distinct sources share none, usually).
+    # Stored keys that may also be new: those whose hash is a new key's hash (two tables of
+    # distinct sources share none, usually); ``_rows_in`` then matches them exactly.
     stored = (old.select(keys).with_columns(key.hash(seed=0).alias("_h"))
               .join(hashes.to_frame().lazy(), on="_h", how="semi").drop("_h")
-              .join(new.lazy().select(keys), on=keys, how="semi", nulls_equal=True)
               .unique().collect())
     if stored.height == 0:
         return ~first

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import polars as pl
 
@@ -310,11 +311,11 @@ class AnalysisContext:
     def cached(self, key: Any, make: Any) -> Any:
         """The value cached under ``key``, computed with ``make()`` the first time.
 
-        Finding rules use it to reuse an analysis frame another rule already computed.
+        Finding rules use it to reuse an analysis frame another rule already computed. Safe
+        from several threads (analyses run side by side): one computes, the others wait for
+        its value.
         """
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
+        return cached_in(self._cache, key, make)
 
     _cached = cached
 
@@ -452,6 +453,49 @@ class AnalysisContext:
         )
 
 
+#: Key, in a context's cache, of the locks of its entries (the cache is shared by contexts that
+#: differ only in unit level, so their locks are too).
+_LOCKS: Final = ("_cache_locks",)
+
+
+def cached_in(cache: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+    """``cache[key]``, computed with ``make()`` when missing, once however many threads ask.
+
+    Each key has its own lock, so threads computing different values (two analyses, each
+    building its own graph view) do not wait for each other; a thread asking for a value
+    another is computing waits for it instead of computing it again. ``make`` may ask for other
+    keys; the values depend on each other without cycles, so the locks cannot deadlock.
+
+    Parameters
+    ----------
+    cache
+        An analysis context's cache.
+    key
+        Hashable key of the value.
+    make
+        Computes the value.
+
+    Returns
+    -------
+    Any
+        The cached value.
+    """
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    locks = cache.get(_LOCKS)
+    if locks is None:
+        locks = cache.setdefault(_LOCKS, {})  # atomic: every thread gets the same dict
+    lock = locks.get(key)
+    if lock is None:
+        lock = locks.setdefault(key, threading.RLock())
+    with lock:
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+
 def ensure_context(
     data: Dataset | AnalysisContext,
     *,
@@ -502,8 +546,6 @@ def memoized(fn: F) -> F:
             hash(key)
         except TypeError:
             return fn(data, *args, **kwargs)
-        if key not in ctx._cache:
-            ctx._cache[key] = fn(ctx, *args, **kwargs)
-        return ctx._cache[key]
+        return cached_in(ctx._cache, key, lambda: fn(ctx, *args, **kwargs))
 
     return wrapper  # type: ignore[return-value]

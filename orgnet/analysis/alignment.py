@@ -155,10 +155,13 @@ def _louvain(adj: sp.csr_matrix, resolution: float, seed: int) -> np.ndarray:
 
 
 def _community_run(ctx: AnalysisContext, resolution: float | None, seed: int) -> dict[str, object]:
-    key = ("communities", resolution, seed, ctx.unit_kind)
-    if key in ctx._cache:
-        cached: dict[str, object] = ctx._cache[key]
-        return cached
+    out: dict[str, object] = ctx.cached(("communities", resolution, seed, ctx.unit_kind),
+                                        lambda: _community_run_uncached(ctx, resolution, seed))
+    return out
+
+
+def _community_run_uncached(ctx: AnalysisContext, resolution: float | None, seed: int
+                            ) -> dict[str, object]:
     graph = ctx.graph("collaboration")
     home = ctx.home_unit()
     active = set(graph.edges["src"]) | set(graph.edges["dst"])
@@ -189,7 +192,6 @@ def _community_run(ctx: AnalysisContext, resolution: float | None, seed: int) ->
             "modularity": modularity,
         }
     out["home"] = home
-    ctx._cache[key] = out
     return out
 
 
@@ -655,9 +657,13 @@ def org_change_lag(
     """
     ctx = ensure_context(data, window=window, unit_kind=unit_kind)
     key = ("org_change_lag", min_share, min_windows, min_lag_days)
-    if key in ctx._cache:
-        cached: pl.DataFrame = ctx._cache[key]
-        return cached
+    out: pl.DataFrame = ctx.cached(
+        key, lambda: _org_change_lag(ctx, min_share, min_windows, min_lag_days))
+    return out
+
+
+def _org_change_lag(ctx: AnalysisContext, min_share: float, min_windows: int,
+                    min_lag_days: int) -> pl.DataFrame:
     result = _empty(ORG_CHANGE_LAG_SCHEMA)
     moves = _formal_moves(ctx)
     if moves.height:
@@ -688,7 +694,6 @@ def org_change_lag(
         if streaks.height:
             result = streaks.select(list(ORG_CHANGE_LAG_SCHEMA)).cast(ORG_CHANGE_LAG_SCHEMA).sort(
                 ["lag_days", "person_id"], descending=[True, False])
-    ctx._cache[key] = result
     return result
 
 

@@ -31,6 +31,7 @@ from typing import Final, Literal
 
 import numpy as np
 import polars as pl
+from scipy.special import ndtr
 from scipy.stats import mannwhitneyu
 
 from orgnet.analysis._context import AnalysisContext, ensure_context, memoized
@@ -576,6 +577,58 @@ def _fisher_many(a_yes: np.ndarray, a_n: np.ndarray, b_yes: np.ndarray, b_n: np.
     return out
 
 
+def _median(values: pl.Expr) -> pl.Expr:
+    """The median of the non-null ``values`` as ``numpy.median`` computes it (the mean of the
+    two middle values, ``(a + b) / 2``; polars' own median may differ in the last bit), null
+    when there are none."""
+    ordered = values.drop_nulls().sort()
+    n = ordered.len()
+    return (ordered.get((n - 1) // 2, null_on_oob=True)
+            + ordered.get(n // 2, null_on_oob=True)) / 2
+
+
+def _mannwhitney_many(samples: pl.DataFrame) -> pl.DataFrame:
+    """Two-sided Mann-Whitney U p-values of many pairs of samples at once: per group, the value
+    ``scipy.stats.mannwhitneyu(x, y, alternative="two-sided")`` gives when both samples have
+    more than 8 values (scipy's own choice of its asymptotic method there).
+
+    ``samples`` has one row per value: ``g`` (group), ``x`` (true for the first sample, false
+    for the second) and ``v`` (the value, not null). The ranks (average for ties), the tie
+    correction, the continuity correction and the normal tail are scipy's, in scipy's order of
+    operations: the p-values are the same bit for bit (a test compares them), without scipy's
+    per-call overhead (3 ms a call, once per reviewer: 6 s of 8.6 at 10,000 people).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``g, n1, n2, p``, one row per group; ``p`` is null where a sample has 8 values or fewer
+        (scipy may then use its exact distribution: the caller decides).
+    """
+    x = pl.col("x")
+    ties = (samples.group_by("g", "v").len()
+            .group_by("g").agg((pl.col("len").cast(pl.Float64) ** 3 - pl.col("len"))
+                              .sum().alias("tie")))
+    agg = (samples.with_columns(pl.col("v").rank("average").over("g").alias("_r"))
+           .group_by("g").agg(x.sum().cast(pl.Int64).alias("n1"),
+                              (~x).sum().cast(pl.Int64).alias("n2"),
+                              pl.col("_r").filter(x).sum().cast(pl.Float64).alias("r1"))
+           .join(ties, on="g", how="left"))
+    n1, n2 = agg["n1"].to_numpy(), agg["n2"].to_numpy()
+    r1, tie = agg["r1"].to_numpy(), agg["tie"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u1 = r1 - n1 * (n1 + 1) / 2
+        u2 = n1 * n2 - u1
+        u = np.maximum(u1, u2)
+        mu = n1 * n2 / 2
+        n = n1 + n2
+        s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie / (n * (n - 1))))
+        z = (u - mu - 0.5) / s
+    p = np.clip(ndtr(-z) * 2, 0.0, 1.0)
+    big = (n1 > 8) & (n2 > 8)
+    return agg.select("g", "n1", "n2").with_columns(
+        pl.Series("p", np.where(big, p, np.nan)).fill_nan(None))
+
+
 @memoized
 def outsider_friction(
     data: Dataset | AnalysisContext,
@@ -628,11 +681,14 @@ def outsider_friction(
     if pairs.height == 0:
         return pl.DataFrame(schema=OUTSIDER_FRICTION_SCHEMA)
     side = pl.col("outside")
+    hours = pl.col("hours")
     agg = pairs.group_by("reviewer").agg(
         side.sum().cast(pl.Int64).alias("n_outside"),
         (~side).sum().cast(pl.Int64).alias("n_inside"),
-        pl.col("hours").filter(side).drop_nulls().alias("h_out"),
-        pl.col("hours").filter(~side).drop_nulls().alias("h_in"),
+        hours.filter(side).count().cast(pl.Int64).alias("n_latency_outside"),
+        hours.filter(~side).count().cast(pl.Int64).alias("n_latency_inside"),
+        _median(hours.filter(side)).alias("median_hours_outside"),
+        _median(hours.filter(~side)).alias("median_hours_inside"),
         pl.col("changes_requested").filter(side).sum().cast(pl.Int64).alias("cr_out"),
         pl.col("changes_requested").filter(~side).sum().cast(pl.Int64).alias("cr_in"),
         pl.col("abandoned").filter(side).sum().cast(pl.Int64).alias("ab_out"),
@@ -643,20 +699,31 @@ def outsider_friction(
                                                           "cr_in", "ab_out", "ab_in")}
     p_crs = _fisher_many(counts["cr_out"], counts["n_outside"], counts["cr_in"], counts["n_inside"])
     p_abs = _fisher_many(counts["ab_out"], counts["n_outside"], counts["ab_in"], counts["n_inside"])
+    # Latency test: reviewers with enough changes on both sides and enough latencies on each.
+    tested = (agg.filter((pl.col("n_outside") >= min_changes) & (pl.col("n_inside") >= min_changes)
+                         & (pl.col("n_latency_outside") >= min_changes)
+                         & (pl.col("n_latency_inside") >= min_changes))
+              .get_column("reviewer"))
+    samples = (pairs.filter(pl.col("reviewer").is_in(tested.implode()) & hours.is_not_null())
+               .select(pl.col("reviewer").alias("g"), side.alias("x"), hours.alias("v")))
+    lat = _mannwhitney_many(samples)
+    p_lat: dict[str, float | None] = dict(zip(lat["g"].to_list(), lat["p"].to_list(), strict=True))
+    small = lat.filter(pl.col("p").is_null())["g"]
+    if small.len():  # samples of 8 or fewer (min_changes below 9): scipy decides its method
+        parts = samples.filter(pl.col("g").is_in(small.implode())).partition_by(
+            "g", "x", as_dict=True)
+        for g in small.to_list():
+            p_lat[g] = float(mannwhitneyu(parts[(g, True)]["v"].to_numpy(),
+                                          parts[(g, False)]["v"].to_numpy(),
+                                          alternative="two-sided").pvalue)
     rows = []
     for k, r in enumerate(agg.iter_rows(named=True)):
         n_o, n_i = r["n_outside"], r["n_inside"]
-        h_o = np.asarray(r["h_out"], dtype=np.float64)
-        h_i = np.asarray(r["h_in"], dtype=np.float64)
-        med_o = float(np.median(h_o)) if h_o.size else None
-        med_i = float(np.median(h_i)) if h_i.size else None
+        med_o, med_i = r["median_hours_outside"], r["median_hours_inside"]
         ratio = med_o / med_i if med_o is not None and med_i else None
-        tested = n_o >= min_changes and n_i >= min_changes
-        p_lat = None
-        if tested and h_o.size >= min_changes and h_i.size >= min_changes:
-            p_lat = float(mannwhitneyu(h_o, h_i, alternative="two-sided").pvalue)
-        p_cr = float(p_crs[k]) if tested else None
-        p_ab = float(p_abs[k]) if tested else None
+        tested_k = n_o >= min_changes and n_i >= min_changes
+        p_cr = float(p_crs[k]) if tested_k else None
+        p_ab = float(p_abs[k]) if tested_k else None
 
         def rate(k: int, n: int) -> float | None:
             return k / n if n else None
@@ -666,13 +733,14 @@ def outsider_friction(
         rows.append({
             "person_id": r["reviewer"], "unit_id": home.get(r["reviewer"]),
             "n_outside": n_o, "n_inside": n_i,
-            "n_latency_outside": int(h_o.size), "n_latency_inside": int(h_i.size),
+            "n_latency_outside": r["n_latency_outside"], "n_latency_inside": r["n_latency_inside"],
             "median_hours_outside": med_o, "median_hours_inside": med_i, "latency_ratio": ratio,
             "changes_requested_rate_outside": cr_o, "changes_requested_rate_inside": cr_i,
             "changes_requested_diff": cr_o - cr_i if cr_o is not None and cr_i is not None else None,
             "abandoned_rate_outside": ab_o, "abandoned_rate_inside": ab_i,
             "abandoned_diff": ab_o - ab_i if ab_o is not None and ab_i is not None else None,
-            "p_latency": p_lat, "p_changes_requested": p_cr, "p_abandoned": p_ab,
+            "p_latency": p_lat.get(r["reviewer"]), "p_changes_requested": p_cr,
+            "p_abandoned": p_ab,
         })
     frame = pl.DataFrame(rows, schema={k: v for k, v in OUTSIDER_FRICTION_SCHEMA.items()
                                        if not k.startswith("q_")})

@@ -416,13 +416,9 @@ def area_ownership(
     mapping_key = tuple(sorted((unit_mapping or {}).items()))
     key = ("ownership.area_ownership", area, depth, unit_kind, ctx.unit_kind, ctx.at, membership,
            mapping_key, n_shadow, shadow_min_share)
-    if key in ctx._cache:
-        cached: pl.DataFrame = ctx._cache[key]
-        return cached
-    out = _area_ownership(ctx, unit_kind=unit_kind, area=area, depth=depth, membership=membership,
-                          unit_mapping=unit_mapping, n_shadow=n_shadow,
-                          shadow_min_share=shadow_min_share)
-    ctx._cache[key] = out
+    out: pl.DataFrame = ctx.cached(key, lambda: _area_ownership(
+        ctx, unit_kind=unit_kind, area=area, depth=depth, membership=membership,
+        unit_mapping=unit_mapping, n_shadow=n_shadow, shadow_min_share=shadow_min_share))
     return out
 
 

@@ -85,3 +85,40 @@ def test_findings_json_is_deterministic(tmp_path: Path) -> None:
     a.pop("generated_at")
     b.pop("generated_at")
     assert a == b
+
+
+def test_analyses_side_by_side_give_the_serial_results() -> None:
+    serial = run_analyses(_org(), threads=1)
+    threaded = run_analyses(_org(shuffle=True), threads=3)
+    assert list(threaded.frames) == [s.name for s in ANALYSES]  # the list's order
+    for name, frame in serial.frames.items():
+        assert frame.equals(threaded.frames[name]), name
+    assert serial.document["findings"] == threaded.document["findings"]
+
+
+def test_a_cached_value_is_computed_once_however_many_threads_ask() -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orgnet.analysis._context import cached_in
+
+    cache: dict[object, object] = {}
+    calls: list[str] = []
+    gate = threading.Barrier(4)
+
+    def make(key: str) -> str:
+        calls.append(key)
+        time.sleep(0.05)  # long enough for every other thread to arrive meanwhile
+        return key.upper()
+
+    def ask(key: str) -> object:
+        gate.wait()
+        # the outer value needs the inner one: nested keys take their own locks
+        return cached_in(cache, key, lambda: (make(key), cached_in(cache, "inner",
+                                                                   lambda: make("inner"))))
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(ask, ["a", "a", "b", "a"]))
+    assert got == [("A", "INNER"), ("A", "INNER"), ("B", "INNER"), ("A", "INNER")]
+    assert sorted(calls) == ["a", "b", "inner"]
