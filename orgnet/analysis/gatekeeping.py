@@ -713,9 +713,10 @@ def outsider_friction(
         parts = samples.filter(pl.col("g").is_in(small.implode())).partition_by(
             "g", "x", as_dict=True)
         for g in small.to_list():
-            p_lat[g] = float(mannwhitneyu(parts[(g, True)]["v"].to_numpy(),
-                                          parts[(g, False)]["v"].to_numpy(),
-                                          alternative="two-sided").pvalue)
+            x, y = parts.get((g, True)), parts.get((g, False))
+            # A side without latencies (only with min_changes 0): scipy's p is nan, null here.
+            p_lat[g] = None if x is None or y is None else float(mannwhitneyu(
+                x["v"].to_numpy(), y["v"].to_numpy(), alternative="two-sided").pvalue)
     rows = []
     for k, r in enumerate(agg.iter_rows(named=True)):
         n_o, n_i = r["n_outside"], r["n_inside"]

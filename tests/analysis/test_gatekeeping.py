@@ -247,3 +247,36 @@ def test_deterministic_and_order_independent() -> None:
     assert outsider_friction(a).equals(outsider_friction(b))
     assert approval_concentration(a, by="container").equals(approval_concentration(b, by="container"))
     assert gate_share(a).equals(gate_share(b))
+
+
+def test_outsider_friction_small_samples_and_one_sided_latencies() -> None:
+    """Samples of 8 or fewer latencies get scipy's own test; a reviewer whose latencies are
+    all on one side gets none (``min_changes=0`` tests every reviewer)."""
+    from scipy.stats import mannwhitneyu
+
+    units: dict[str, str | None] = {"rev": "core", "rev2": "core", "in1": "core",
+                                    "out1": "edge"}
+    ev: list[tuple[Any, ...]] = []
+    arts: list[dict[str, Any]] = []
+    hours = {"out": [30.0, 12.5, 44.0, 20.0], "in": [2.0, 3.5, 1.0, 12.5]}
+    for side, author in (("out", "out1"), ("in", "in1")):
+        for i, h in enumerate(hours[side]):
+            opened = T0 + dt.timedelta(days=i)
+            aid = f"gh:r#{side}{i}"
+            arts.append({"artifact_id": aid, "kind": "pull_request", "source": "github",
+                         "container": "r", "author_id": author, "opened_at": opened,
+                         "merged": True, "outcome": "merged"})
+            ev.append(("review_approved", "rev", author, aid, opened + dt.timedelta(hours=h)))
+            # rev2 reviews the same changes, but only the inside ones have an opening time
+            bid = f"gh:r#b{side}{i}"
+            arts.append({**arts[-1], "artifact_id": bid,
+                         "opened_at": opened if side == "in" else None})
+            ev.append(("review_approved", "rev2", author, bid, opened + dt.timedelta(hours=h)))
+    data = make_dataset(units, ev, artifacts=arts)
+    fr = outsider_friction(data, min_changes=0).sort("person_id")
+    rev, rev2 = fr.row(0, named=True), fr.row(1, named=True)
+    assert rev["person_id"] == "rev" and rev2["person_id"] == "rev2"
+    want = mannwhitneyu(hours["out"], hours["in"], alternative="two-sided").pvalue
+    assert rev["p_latency"] == want
+    assert (rev2["n_latency_outside"], rev2["n_latency_inside"]) == (0, 4)
+    assert rev2["p_latency"] is None and rev2["p_changes_requested"] is not None
