@@ -123,6 +123,48 @@ def _suspect(raw: bytes, nonce: bytes) -> bool:
             or (b"null" in raw and b"\\u" in raw and _NULL_ESCAPED_KEY.search(raw) is not None))
 
 
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _suspects(raws: list[bytes], nonce: bytes) -> tuple[list[bool], list[bool]]:
+    """:func:`_suspect` of every file, and whether it has a line break, by polars' regex engine.
+
+    Searched over the files as one column: about a fifth of the CPU of ``re`` and ``in`` file
+    by file (10,000-person export: 1.2 -> 0.25 s per 120 MB shard). Files that are not valid
+    UTF-8 (DuckDB refuses them anyway) get :func:`_suspect` itself.
+    """
+    try:
+        text = pl.Series(raws, dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:  # invalid UTF-8 somewhere: the others still by polars
+        valid = [k for k, r in enumerate(raws) if _utf8(r)]
+        suspect = [True] * len(raws)
+        broken = [False] * len(raws)
+        if len(valid) < len(raws):
+            fast = _suspects([raws[k] for k in valid], nonce) if valid else ([], [])
+            for k, bad, lines in zip(valid, *fast, strict=True):
+                suspect[k], broken[k] = bad, lines
+            for k in sorted(set(range(len(raws))) - set(valid)):
+                suspect[k] = _suspect(raws[k], nonce)
+                broken[k] = b"\n" in raws[k] or b"\r" in raws[k]
+            return suspect, broken
+        raise  # every file decodes: the error was something else
+    s = text.str
+    null = s.contains("null", literal=True)
+    escaped = null & s.contains("\\u", literal=True)
+    if escaped.any():  # rare: the slower pattern only where it can match
+        escaped = escaped & s.contains(_NULL_ESCAPED_KEY.pattern.decode())
+    suspect_s = (~s.contains(r"^[ \t\r\n]*\[") | s.contains(nonce.decode(), literal=True)
+                 | s.contains("NaN", literal=True) | s.contains("Infinity", literal=True)
+                 | s.contains(_TRAILING_COMMA.pattern.decode())
+                 | (null & s.contains(_NULL_USERS.pattern.decode())) | escaped)
+    return suspect_s.to_list(), s.contains("[\n\r]").to_list()
+
+
 def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:
     """Parse the day files DuckDB reads exactly as the reference parser would.
 
@@ -133,13 +175,15 @@ def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:
         JSON type and value of every field the importer reads).
     """
     nonce = secrets.token_hex(16).encode()
-    todo = [i for i, d in enumerate(days)
-            if isinstance(d.raw, bytes) and not _suspect(d.raw, nonce)]
+    read = [i for i, d in enumerate(days) if isinstance(d.raw, bytes)]
+    suspect, broken = _suspects([days[i].raw for i in read], nonce)  # type: ignore[misc]
+    todo = [i for i, bad in zip(read, suspect, strict=True) if not bad]
+    multiline = {i for i, b in zip(read, broken, strict=True) if b}
     frames: list[pl.DataFrame] = []
     stack = [todo] if todo else []
     while stack:
         group = stack.pop()
-        frame = _parse_group(con, days, group, nonce)
+        frame = _parse_group(con, days, group, nonce, multiline)
         if frame is not None:
             frames.append(frame)
         elif len(group) > 1:  # find the files DuckDB refuses: halves, in order
@@ -153,19 +197,20 @@ def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:
 
 
 def _parse_group(con: Any, days: Sequence[Day], group: list[int],
-                 nonce: bytes) -> pl.DataFrame | None:
+                 nonce: bytes, multiline: set[int]) -> pl.DataFrame | None:
     raws = [days[i].raw for i in group]
-    multiline = any(b"\n" in r or b"\r" in r for r in raws)  # type: ignore[operator]
     head = b'{"f":%d,"k":"' + nonce + b'","m":['
-    parts = [head % i + r + b"]}" for i, r in zip(group, raws, strict=True)]  # type: ignore[operator]
-    if multiline:  # pretty-printed files: one JSON array of records
-        pieces = [b"[", *(piece for k, part in enumerate(parts)
-                          for piece in ((b",", part) if k else (part,))), b"]"]
+    # Pieces for writev: no copy of a file's bytes here.
+    if any(i in multiline for i in group):  # pretty-printed files: one JSON array of records
+        pieces = [b"["]
+        for k, (i, r) in enumerate(zip(group, raws, strict=True)):
+            pieces.extend((b"," + head % i if k else head % i, r, b"]}"))  # type: ignore[list-item]
+        pieces.append(b"]")
         fmt = "array"
     else:
-        pieces = [piece for part in parts for piece in (part, b"\n")]
+        pieces = [piece for i, r in zip(group, raws, strict=True)
+                  for piece in (head % i, r, b"]}\n")]  # type: ignore[misc]
         fmt = "newline_delimited"
-    del parts
     with batch_file(pieces, "orgnet-slack-") as source:
         try:
             frame: pl.DataFrame = con.sql(_MSG_SQL, params=[source, fmt]).pl()
