@@ -35,6 +35,7 @@ Slack, Mattermost and mbox importers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -219,6 +220,29 @@ def _path_ref(token: str) -> list[Reference]:
     return [Reference("path", f"path:{path}")]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _token_refs(raw: str) -> tuple[Reference, ...]:
+    """The references of one word of a text (outside URLs) that has a "/".
+
+    Remembered for the last 65,536 distinct words: chat names the same paths and changes over
+    and over (a 10,000-person Slack shard: 75,159 such words, 20,122 distinct; 1.2-1.6 ->
+    0.85 s). The words are held in memory only, like the message being read.
+    """
+    if len(raw) > _MAX_TOKEN:
+        return ()
+    token = raw.strip(_STRIP).rstrip(".:")
+    if "/" not in token:
+        return ()
+    change = _SHORT_CHANGE.match(token)
+    if change:
+        source = "github" if change.group(2) == "#" else "gitlab"
+        return (_change(source, change.group(1), change.group(3)),)
+    commit = _SHORT_COMMIT.match(token)
+    if commit:
+        return (_commit(commit.group(1), commit.group(2)),)
+    return tuple(_path_ref(token))
+
+
 def extract_references(text: str | None) -> list[Reference]:
     """References to repositories, paths, changes and commits found in ``text``.
 
@@ -248,22 +272,9 @@ def extract_references(text: str | None) -> list[Reference]:
             found.extend(_from_url(m.group(0)))
         rest = _URL.sub(" ", text)
     # Stripping never adds a "/": only the words with one can be references.
-    for raw in [w for w in rest.split() if "/" in w]:
-        if len(raw) > _MAX_TOKEN:
-            continue
-        token = raw.strip(_STRIP).rstrip(".:")
-        if "/" not in token:
-            continue
-        change = _SHORT_CHANGE.match(token)
-        if change:
-            source = "github" if change.group(2) == "#" else "gitlab"
-            found.append(_change(source, change.group(1), change.group(3)))
-            continue
-        commit = _SHORT_COMMIT.match(token)
-        if commit:
-            found.append(_commit(commit.group(1), commit.group(2)))
-            continue
-        found.extend(_path_ref(token))
+    for raw in rest.split():
+        if "/" in raw:
+            found.extend(_token_refs(raw))
     out: list[Reference] = []
     seen: set[str] = set()
     for ref in found:

@@ -36,7 +36,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import duckdb
 import polars as pl
@@ -198,18 +198,19 @@ def parse_days(con: Any, days: Sequence[Day]) -> pl.DataFrame:
 
 def _parse_group(con: Any, days: Sequence[Day], group: list[int],
                  nonce: bytes, multiline: set[int]) -> pl.DataFrame | None:
-    raws = [days[i].raw for i in group]
+    # Only files read as bytes are in a group (parse_days).
+    raws = cast(list[bytes], [days[i].raw for i in group])
     head = b'{"f":%d,"k":"' + nonce + b'","m":['
     # Pieces for writev: no copy of a file's bytes here.
     if any(i in multiline for i in group):  # pretty-printed files: one JSON array of records
         pieces = [b"["]
         for k, (i, r) in enumerate(zip(group, raws, strict=True)):
-            pieces.extend((b"," + head % i if k else head % i, r, b"]}"))  # type: ignore[list-item]
+            pieces.extend((b"," + head % i if k else head % i, r, b"]}"))
         pieces.append(b"]")
         fmt = "array"
     else:
         pieces = [piece for i, r in zip(group, raws, strict=True)
-                  for piece in (head % i, r, b"]}\n")]  # type: ignore[misc]
+                  for piece in (head % i, r, b"]}\n")]
         fmt = "newline_delimited"
     with batch_file(pieces, "orgnet-slack-") as source:
         try:

@@ -124,3 +124,23 @@ def test_github_pull_fast_path_cases() -> None:
     assert _GITHUB_PULL.fullmatch("https://github.com/acme/widgets/pull/0412")
     assert [r.value for r in _from_url("https://github.com/acme/widgets/pull/0412.")] == [
         "github:acme/widgets#412"]
+
+
+def test_remembered_words_give_what_a_fresh_read_gives() -> None:
+    """Words are remembered across texts: the same word in another text, at another place or
+    with other punctuation, gives the references a first read gives."""
+    from orgnet.importers import _refs
+
+    texts = ["see src/app/main.py:12 and acme/widgets#412.",
+             "(src/app/main.py) then acme/widgets#412, again acme/widgets#412",
+             "and/or src/app/main.py:12 acme/widgets@1a2b3c4"]
+    _refs._token_refs.cache_clear()
+    first = [[(r.kind, r.value, r.artifact_id) for r in extract_references(t)] for t in texts]
+    assert _refs._token_refs.cache_info().hits > 0
+    again = [[(r.kind, r.value, r.artifact_id) for r in extract_references(t)] for t in texts]
+    _refs._token_refs.cache_clear()
+    fresh = [[(r.kind, r.value, r.artifact_id) for r in extract_references(t)] for t in texts[::-1]]
+    assert first == again == fresh[::-1]
+    assert first[1] == [("path", "path:src/app/main.py", None),
+                        ("change", "github:acme/widgets#412", "github:acme/widgets#412")]
+    assert first[2][0] == ("path", "path:src/app/main.py", None)
