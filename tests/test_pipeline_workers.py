@@ -447,3 +447,32 @@ def test_results_are_released_and_workers_stopped_before_the_last_ingest(
     last = len(events) - 1 - events[::-1].index("ingest")
     assert events.index("shutdown") < last
     assert events.count("ingest") == 5
+
+
+def _glibc_setting() -> str | None:
+    return os.environ.get("GLIBC_TUNABLES")
+
+
+def test_workers_keep_freed_glibc_heap_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The workers start with glibc's malloc tuned to keep freed heap for the next batch; a
+    setting of the user's wins, and this process's environment is left as it was."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        with pipeline._worker_environment():
+            future = pool.submit(_glibc_setting)
+        assert future.result() == pipeline._WORKER_ENV["GLIBC_TUNABLES"]
+    assert "glibc.malloc.trim_threshold=" in pipeline._WORKER_ENV["GLIBC_TUNABLES"]
+    assert "GLIBC_TUNABLES" not in os.environ
+    mine = "glibc.malloc.arena_max=2"
+    monkeypatch.setenv("GLIBC_TUNABLES", mine)
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        with pipeline._worker_environment():
+            future = pool.submit(_glibc_setting)
+        assert future.result() == mine
+    assert os.environ["GLIBC_TUNABLES"] == mine
