@@ -309,15 +309,16 @@ def _merge_table(
     else:
         old = tx.read(table)
         dup = _dedupe_upsert(body, old)
-    per_record = (
-        pl.DataFrame({_REC: frame.get_column(_REC), "_dup": dup})
-        .drop_nulls(_REC)
-        .group_by(_REC)
-        .agg(pl.len().alias("n"), pl.col("_dup").sum().alias("d"))
-    )
-    recs = per_record[_REC].cast(pl.Int64).to_numpy()  # unique: fancy-index += is exact
-    all_rows[recs] += per_record["n"].to_numpy()
-    dup_rows[recs] += per_record["d"].to_numpy()
+    # Rows and duplicates per record: counted by numpy (a hash group-by of the 6 M Slack rows
+    # of 10,000 people took 1-2 s of the main process).
+    counted = pl.DataFrame({_REC: frame.get_column(_REC), "_dup": dup}).drop_nulls(_REC)
+    recs = counted.get_column(_REC).cast(pl.Int64).to_numpy()
+    if recs.size:
+        if recs.min() < 0 or recs.max() >= all_rows.size:
+            raise ValueError(f"{table}: a row's record number is outside the import's records")
+        all_rows += np.bincount(recs, minlength=all_rows.size)
+        dup_rows += np.bincount(recs[counted.get_column("_dup").fill_null(False).to_numpy()],
+                                minlength=dup_rows.size)
     # Without duplicates (the usual case) the new rows are the result's own buffers, which the
     # transaction holds until it commits: filtering would copy the whole table first.
     fresh = body.filter(~dup) if dup.any() else body
