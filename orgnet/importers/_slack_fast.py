@@ -141,18 +141,19 @@ def _suspects(raws: list[bytes], nonce: bytes) -> tuple[list[bool], list[bool]]:
     try:
         text = pl.Series(raws, dtype=pl.Binary).cast(pl.String)
     except pl.exceptions.ComputeError:  # invalid UTF-8 somewhere: the others still by polars
-        valid = [k for k, r in enumerate(raws) if _utf8(r)]
-        suspect = [True] * len(raws)
-        broken = [False] * len(raws)
-        if len(valid) < len(raws):
-            fast = _suspects([raws[k] for k in valid], nonce) if valid else ([], [])
-            for k, bad, lines in zip(valid, *fast, strict=True):
-                suspect[k], broken[k] = bad, lines
-            for k in sorted(set(range(len(raws))) - set(valid)):
-                suspect[k] = _suspect(raws[k], nonce)
-                broken[k] = b"\n" in raws[k] or b"\r" in raws[k]
-            return suspect, broken
-        raise  # every file decodes: the error was something else
+        invalid = [k for k, r in enumerate(raws) if not _utf8(r)]
+        if not invalid:
+            raise  # every file decodes: the error was something else
+        skip = set(invalid)
+        valid = [k for k in range(len(raws)) if k not in skip]
+        suspect, broken = [True] * len(raws), [False] * len(raws)
+        for k, bad, lines in zip(valid, *_suspects([raws[k] for k in valid], nonce),
+                                 strict=True):
+            suspect[k], broken[k] = bad, lines
+        for k in invalid:
+            suspect[k] = _suspect(raws[k], nonce)
+            broken[k] = b"\n" in raws[k] or b"\r" in raws[k]
+        return suspect, broken
     s = text.str
     null = s.contains("null", literal=True)
     escaped = null & s.contains("\\u", literal=True)

@@ -439,10 +439,20 @@ _SUSPECT_CASES: list[bytes] = [
     b'[{"ts": "1.1", "text": "caf\xc3\xa9\nline"}]',
     b'[{"ts": "1.1", "text": "caf\xe9"}]',  # invalid UTF-8
     b'[{"ts": "1.1", "text": "\xff\r"}]',  # invalid UTF-8 with a carriage return
+    b'[{"ts": "1.1", "text": "\xff", "n": NaN}]',  # invalid UTF-8, and suspect
+    b'\xff[{"ts": "1.1"}]',  # invalid UTF-8 before the array
 ]
 
 
-@pytest.mark.parametrize("cases", [_SUSPECT_CASES, [c for c in _SUSPECT_CASES if c.isascii()]],
+def _valid_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("cases", [_SUSPECT_CASES, [c for c in _SUSPECT_CASES if _valid_utf8(c)]],
                          ids=["with-invalid-utf8", "all-valid"])
 def test_suspects_by_column_same_as_file_by_file(cases: list[bytes]) -> None:
     from orgnet.importers import _slack_fast as fast
