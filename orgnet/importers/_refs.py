@@ -226,7 +226,7 @@ def _token_refs(raw: str) -> tuple[Reference, ...]:
 
     Remembered for the last 65,536 distinct words: chat names the same paths and changes over
     and over (a 10,000-person Slack shard: 75,159 such words, 20,122 distinct; 1.2-1.6 ->
-    0.85 s). The words are held in memory only, like the message being read.
+    0.85 s). The words stay in this process's memory (at most 65,536, never written out).
     """
     if len(raw) > _MAX_TOKEN:
         return ()
