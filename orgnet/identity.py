@@ -169,14 +169,18 @@ _ASCII_TEXT: Final = r"^[\x20-\x7e]*$"
 
 def _fast_email(v: pl.Expr) -> pl.Expr:
     e = v.str.strip_chars("<>").str.to_lowercase()
-    return pl.when(e.str.contains(r"^[^@]+@[^@]+$")).then(e)
+    # One "@" with something on both sides (no spaces: the value has none).
+    one_at = ((e.str.count_matches("@", literal=True) == 1) & ~e.str.starts_with("@")
+              & ~e.str.ends_with("@"))
+    return pl.when(one_at).then(e)
 
 
 def _fast_shared(v: pl.Expr) -> pl.Expr:
-    e = _fast_email(v)
-    local = e.str.split("@").list.first()
-    domain = e.str.split("@").list.last()
-    return (e.is_in(sorted(SHARED_ADDRESSES)) | local.str.contains(_SHARED_LOCALPARTS.pattern)
+    parts = _fast_email(v).str.split_exact("@", 1)
+    local, domain = parts.struct.field("field_0"), parts.struct.field("field_1")
+    shared = (local.is_in(sorted({a.partition("@")[0] for a in SHARED_ADDRESSES}))
+              & (local + "@" + domain).is_in(sorted(SHARED_ADDRESSES)))
+    return (shared | local.str.contains(_SHARED_LOCALPARTS.pattern)
             | ~domain.str.contains(".", literal=True)).fill_null(False)
 
 
@@ -229,14 +233,16 @@ def _mapped(s: pl.Series, fn: Callable[[str], object], dtype: PolarsDataType = p
     normalisation, ``lower``) apply where they matter.
     """
     pattern, fast = _FAST[fn]
-    frame = s.to_frame("v").with_columns(pl.col("v").str.contains(pattern).alias("ascii"))
-    distinct = frame.filter(~pl.col("ascii"))["v"].unique()
+    frame = s.to_frame("v")
+    ascii_ = s.str.contains(pattern).fill_null(True)
+    out = frame.select(pl.when(pl.col("v").is_not_null()).then(fast(pl.col("v"))).cast(dtype)
+                       ).to_series()
+    if ascii_.all():
+        return out.alias(s.name)
+    distinct = s.filter(~ascii_).unique()
     new = pl.Series([fn(v) for v in distinct.to_list()], dtype=dtype)
-    return frame.select(
-        pl.when("ascii").then(fast(pl.col("v")))
-        .otherwise(pl.col("v").replace_strict(distinct, new, default=None, return_dtype=dtype))
-        .cast(dtype).alias(s.name)
-    ).to_series()
+    slow = s.replace_strict(distinct, new, default=None, return_dtype=dtype)
+    return out.zip_with(ascii_, slow).alias(s.name)
 
 
 def _truthy(col: str) -> pl.Expr:
