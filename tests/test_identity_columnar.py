@@ -14,7 +14,17 @@ import sys
 import polars as pl
 import pytest
 
-from orgnet.identity import _BOT_PATTERNS_POLARS, _PY_SPACE, BOT_PATTERNS, claim_rows, resolve
+from orgnet.identity import (
+    _BOT_PATTERNS_POLARS,
+    _FAST,
+    _PY_SPACE,
+    BOT_PATTERNS,
+    _mapped,
+    _multi_word,
+    claim_rows,
+    is_shared_address,
+    resolve,
+)
 from orgnet.schema import SCHEMAS
 from tests._identity_reference import resolve_reference
 
@@ -121,3 +131,21 @@ def test_polars_strips_and_matches_bot_names_as_python_does() -> None:
     words += [f"{ch}bot{ch}" for ch in spaces] + ["renovate[bot]", "Ci-runner", "ana", "ÇI"]
     got = pl.Series(words).str.strip_chars(_PY_SPACE).str.contains(_BOT_PATTERNS_POLARS)
     assert got.to_list() == [BOT_PATTERNS.search(w.strip()) is not None for w in words]
+
+
+@pytest.mark.parametrize("fn", list(_FAST), ids=lambda fn: fn.__name__)
+def test_polars_forms_of_the_string_rules_equal_python_on_ascii(fn: object) -> None:
+    """Each rule's polars form gives what the Python rule gives on printable ASCII, and
+    ``_mapped`` leaves other values to Python."""
+    rnd = random.Random(7)
+    alphabet = "aAzZ09._-+%'<>@ @!#~\"" + "".join(chr(c) for c in range(0x20, 0x7F))
+    words = ["", " ", "@", "@@", "<>", "a@b", "a@b.c", "<A@B.C>", "root@x.org", "noreply@github.com",
+             "no-reply@acme.example", "123+Ana@users.noreply.github.com", "Ana  Ruiz ", "  bo ",
+             "O'Neil-Smith Jr.", "x@localhost", "Ana Ruíz", "İlker", "ana\tb", "a\u200bb@c.d"]
+    words += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 14)))
+              for _ in range(4000)]
+    words += [f"{rnd.choice(['ana', 'Root', 'NOREPLY', '12+x'])}@{rnd.choice(['a.b', 'b', 'c.D'])}"
+              for _ in range(500)]
+    dtype = pl.Boolean if fn in (is_shared_address, _multi_word) else pl.String
+    got = _mapped(pl.Series([*words, None]), fn, dtype).to_list()  # type: ignore[arg-type]
+    assert got == [fn(w) for w in words] + [None]  # type: ignore[operator]
