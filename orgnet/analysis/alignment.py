@@ -708,30 +708,28 @@ def _formal_moves(ctx: AnalysisContext) -> pl.DataFrame:
     nearest = anc.sort("distance").unique("unit_id", keep="first").select("unit_id", "ancestor_id")
     m = m.join(nearest, on="unit_id", how="inner").select(
         "person_id", pl.col("ancestor_id").alias("unit"), "valid_from", "valid_to")
-    m = m.sort("person_id", "valid_from", nulls_last=False)
+    # spans starting the same day in a fixed order, so the result does not depend on row order
+    m = m.sort("person_id", "valid_from", "unit", "valid_to", nulls_last=False)
     lo, hi = ctx.window.since, ctx.window.until
-    rows = []
-    for pid, group in m.group_by("person_id", maintain_order=True):
-        spans = group.rows(named=True)
-        for i, span in enumerate(spans):
-            start = span["valid_from"]
-            if start is None:
-                continue
-            if lo is not None and start < lo.date():
-                continue
-            if hi is not None and start >= hi.date():
-                continue
-            before = {s["unit"] for s in spans[:i]
-                      if (s["valid_to"] is None or s["valid_to"] >= start) and s["unit"] != span["unit"]}
-            had_it = any(
-                s["unit"] == span["unit"] and (s["valid_to"] is None or s["valid_to"] >= start)
-                for s in spans[:i]
-            )
-            if had_it:
-                continue  # already in that unit: a new role, title or manager, not a move
-            rows.append({"person_id": pid[0], "from_unit": sorted(before)[0] if before else None,
-                         "to_unit": span["unit"], "formal_since": start})
-    moves = pl.DataFrame(rows, schema=_MOVES_SCHEMA)
+    lo_d = lo.date() if lo is not None else None
+    hi_d = hi.date() if hi is not None else None
+    rows: list[tuple[str, str | None, str, dt.date]] = []
+    # One pass over the sorted rows; ``spans`` holds the person's earlier spans (a per-person
+    # group_by with a gather per group cost 2 s at 10,000 people).
+    spans: list[tuple[str, dt.date | None]] = []
+    current = None
+    for pid, unit, start, end_ in m.iter_rows():
+        if pid != current:
+            current, spans = pid, []
+        in_window = (start is not None and (lo_d is None or start >= lo_d)
+                     and (hi_d is None or start < hi_d))
+        if in_window:
+            open_then = [u for u, end in spans if end is None or end >= start]
+            if unit not in open_then:  # else a new role, title or manager, not a move
+                before = sorted(set(open_then))
+                rows.append((pid, before[0] if before else None, unit, start))
+        spans.append((unit, end_))
+    moves = pl.DataFrame(rows, schema=_MOVES_SCHEMA, orient="row")
     return _drop_reorgs(ctx, moves)
 
 

@@ -194,3 +194,53 @@ def test_planted_informal_teams_are_found_exactly() -> None:
     data = dataset(people, events=events, touches=touches)
     df = informal_teams(data)
     assert sorted(df["members"].to_list()) == sorted(sorted(g) for g in groups)
+
+
+def _reference_moves(m: pl.DataFrame, lo: dt.date, hi: dt.date) -> list[tuple[object, ...]]:
+    """The rule spelled out per person: a start inside the window into a unit the person did
+    not already hold; ``from_unit`` is the smallest other unit still open that day."""
+    out = []
+    for pid in sorted(set(m["person_id"])):
+        spans = m.filter(pl.col("person_id") == pid).select(
+            "person_id", "unit_id", "valid_from", "valid_to").rows()
+        for i, (_, unit, start, _end) in enumerate(spans):
+            if start is None or not lo <= start < hi:
+                continue
+            open_then = [u for _, u, _, e in spans[:i] if e is None or e >= start]
+            if unit not in open_then:
+                out.append((pid, min(open_then) if open_then else None, unit, start))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_formal_moves_follow_the_per_person_rule(seed: int) -> None:
+    import random
+    from types import SimpleNamespace
+
+    from orgnet.analysis import alignment
+
+    r = random.Random(seed)
+    units = pl.DataFrame({"unit_id": ["org", "t1", "t2", "t3"], "parent_id": [None, "org", "org", "org"],
+                          "kind": ["org", "team", "team", "team"]})
+    rows = []
+    for p in range(r.randint(5, 25)):
+        for _ in range(r.randint(1, 5)):
+            a = dt.date(2024, 1, 1) + dt.timedelta(days=r.randint(0, 700))
+            b = a + dt.timedelta(days=r.randint(0, 400)) if r.random() < 0.6 else None
+            rows.append((f"p{p:02d}", r.choice(["t1", "t2", "t3"]), r.choice(["member", "lead", "former"]),
+                         None if r.random() < 0.05 else a, b))
+    m = pl.DataFrame(rows, schema={"person_id": pl.String, "unit_id": pl.String, "role": pl.String,
+                                   "valid_from": pl.Date, "valid_to": pl.Date}, orient="row")
+    lo, hi = dt.datetime(2024, 6, 1), dt.datetime(2025, 6, 1)
+    ctx = SimpleNamespace(data=SimpleNamespace(memberships=m, units=units), unit_kind="team",
+                          window=SimpleNamespace(since=lo, until=hi))
+    # spans starting the same day are taken in unit, then end order
+    keep = m.filter(pl.col("role") != "former").sort(
+        "person_id", "valid_from", "unit_id", "valid_to", nulls_last=False)
+    expected = _reference_moves(keep, lo.date(), hi.date())
+    assert expected, "the random chart should contain moves"
+    from unittest import mock
+
+    with mock.patch.object(alignment, "_drop_reorgs", lambda _ctx, moves: moves):
+        got = alignment._formal_moves(ctx)  # type: ignore[arg-type]
+    assert got.rows() == expected
