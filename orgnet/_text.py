@@ -48,6 +48,13 @@ def clean(value: str | None) -> str | None:
     """NFC-normalise, drop control and bidi characters, collapse whitespace; empty -> None."""
     if value is None:
         return None
+    if value.isascii() and value.isprintable():
+        # Printable ASCII: NFC changes nothing, no control or bidi character, and the only
+        # whitespace is the space (most cells of an org chart or a log take this path).
+        value = value.strip(" ")
+        if "  " in value:
+            value = _WS.sub(" ", value)
+        return value or None
     value = value.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(value) else value
     value = BIDI_AND_CONTROL.sub("", unicodedata.normalize("NFC", value))
     value = _WS.sub(" ", value).strip()
