@@ -715,7 +715,7 @@ def _formal_moves(ctx: AnalysisContext) -> pl.DataFrame:
     hi_d = hi.date() if hi is not None else None
     rows: list[tuple[str, str | None, str, dt.date]] = []
     # One pass over the sorted rows; ``spans`` holds the person's earlier spans (a per-person
-    # group_by with a gather per group cost 2 s at 10,000 people).
+    # group_by with a gather per group took 0.7-0.85 s at 10,000 people, this 0.06-0.1 s).
     spans: list[tuple[str, dt.date | None]] = []
     current = None
     for pid, unit, start, end_ in m.iter_rows():
