@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+from types import SimpleNamespace
+from unittest import mock
 
 import polars as pl
 import pytest
 
+from orgnet.analysis import alignment
 from orgnet.analysis._context import AnalysisContext
 from orgnet.analysis.alignment import (
     adjusted_rand_index,
@@ -214,18 +218,17 @@ def _reference_moves(m: pl.DataFrame, lo: dt.date, hi: dt.date) -> list[tuple[ob
 
 @pytest.mark.parametrize("seed", range(20))
 def test_formal_moves_follow_the_per_person_rule(seed: int) -> None:
-    import random
-    from types import SimpleNamespace
-
-    from orgnet.analysis import alignment
-
     r = random.Random(seed)
     units = pl.DataFrame({"unit_id": ["org", "t1", "t2", "t3"], "parent_id": [None, "org", "org", "org"],
                           "kind": ["org", "team", "team", "team"]})
     rows = []
     for p in range(r.randint(5, 25)):
+        starts: list[dt.date] = []
         for _ in range(r.randint(1, 5)):
             a = dt.date(2024, 1, 1) + dt.timedelta(days=r.randint(0, 700))
+            if starts and r.random() < 0.3:  # two spans starting the same day
+                a = r.choice(starts)
+            starts.append(a)
             b = a + dt.timedelta(days=r.randint(0, 400)) if r.random() < 0.6 else None
             rows.append((f"p{p:02d}", r.choice(["t1", "t2", "t3"]), r.choice(["member", "lead", "former"]),
                          None if r.random() < 0.05 else a, b))
@@ -239,8 +242,11 @@ def test_formal_moves_follow_the_per_person_rule(seed: int) -> None:
         "person_id", "valid_from", "unit_id", "valid_to", nulls_last=False)
     expected = _reference_moves(keep, lo.date(), hi.date())
     assert expected, "the random chart should contain moves"
-    from unittest import mock
-
     with mock.patch.object(alignment, "_drop_reorgs", lambda _ctx, moves: moves):
         got = alignment._formal_moves(ctx)  # type: ignore[arg-type]
     assert got.rows() == expected
+    # the same chart in another row order gives the same moves
+    ctx.data.memberships = m.sample(fraction=1.0, shuffle=True, seed=seed)
+    with mock.patch.object(alignment, "_drop_reorgs", lambda _ctx, moves: moves):
+        again = alignment._formal_moves(ctx)  # type: ignore[arg-type]
+    assert again.rows() == expected
