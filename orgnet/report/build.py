@@ -12,6 +12,7 @@ latest event in the window); ``generated_at`` is written only when the caller gi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from orgnet.analysis.registry import run_analyses
 from orgnet.config import Config, load_config
 from orgnet.dataset import Dataset, Window
 from orgnet.exceptions import ConfigError, WorkspaceError
+from orgnet.graph.build import Graph
 from orgnet.graph.cache import ViewCache
 from orgnet.report._text import fmt, plain
 from orgnet.report.diff import diff_findings, load_previous
@@ -101,6 +103,8 @@ class Report:
     graph
         The collaboration graph with node attributes ``name``, ``unit``, ``unit_id``,
         ``community``, ``pagerank`` and edge ``weight`` (``None`` under ``aggregate_only``).
+        Built from ``graph_builder`` on first use: only the GEXF and GraphML files need it
+        (10,000 people: 452,398 edges, about 2 s and a networkx graph in memory).
     notes
         Privacy and data notes shown near the top.
     """
@@ -116,10 +120,15 @@ class Report:
     data_up_to: str | None
     generated_at: str | None
     diff: dict[str, Any] | None = None
-    graph: nx.Graph | None = None
+    graph_builder: Callable[[], nx.Graph] | None = field(default=None, repr=False, compare=False)
     notes: list[str] = field(default_factory=list)
     hidden_findings: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+
+    @functools.cached_property
+    def graph(self) -> nx.Graph | None:
+        """The collaboration graph (see the class), built once on first use."""
+        return None if self.graph_builder is None else self.graph_builder()
 
     @property
     def findings(self) -> list[dict[str, Any]]:
@@ -433,11 +442,11 @@ def build_report(
         elif key == "data":
             sections.append(_data_section(data, ws))
 
-    graph = None if aggregate_only else _graph(ctx, run.frames, person, unit)
+    graph = None if aggregate_only else _graph_builder(ctx, run.frames, person, unit)
     return Report(
         document=document, frames=frames, figures=figures, sections=sections, headline=headline,
         config=cfg, unit_kind=kind, window=run.document["window"], data_up_to=data_up_to,
-        generated_at=when, diff=diff, graph=graph, notes=notes, hidden_findings=hidden,
+        generated_at=when, diff=diff, graph_builder=graph, notes=notes, hidden_findings=hidden,
         timings=dict(run.timings),
     )
 
@@ -653,17 +662,41 @@ def _data_section(data: Dataset, ws: Workspace | None) -> Section:
 
 def _graph(ctx: AnalysisContext, raw: Mapping[str, pl.DataFrame], person: Namer,
            unit: Namer) -> nx.Graph:
+    return _graph_builder(ctx, raw, person, unit)()
+
+
+def _graph_builder(ctx: AnalysisContext, raw: Mapping[str, pl.DataFrame], person: Namer,
+                   unit: Namer) -> Callable[[], nx.Graph]:
+    """What the report's networkx graph is built from, and how: the builder holds the view and
+    the names, not the analysis context (whose event table the report should not keep)."""
     g = ctx.graph("collaboration")
     home = ctx.home_unit()
-    community = dict(raw["communities"].select("person_id", "community").iter_rows())
-    pagerank = dict(raw["influence"].select("person_id", "pagerank").iter_rows())
+    community_frame = raw["communities"].select("person_id", "community")
+    pagerank_frame = raw["influence"].select("person_id", "pagerank")
+    return functools.partial(_build_graph, g, home, community_frame, pagerank_frame, person, unit)
+
+
+def _build_graph(g: Graph, home: Mapping[str, str], community_frame: pl.DataFrame,
+                 pagerank_frame: pl.DataFrame, person: Namer, unit: Namer) -> nx.Graph:
+    community = dict(community_frame.iter_rows())
+    pagerank = dict(pagerank_frame.iter_rows())
     out = nx.Graph()
     for pid in sorted(g.nodes):
         out.add_node(pid, label=person(pid), name=person(pid), unit=unit(home.get(pid)),
                      unit_id=home.get(pid) or "", community=community.get(pid) or "",
                      pagerank=float(f"{float(pagerank.get(pid) or 0.0):.9g}"))
-    for src, dst, w in g.edges.sort("src", "dst").iter_rows():
-        a, b = sorted((src, dst))
+    src, dst = pl.col("src"), pl.col("dst")
+    edges = g.edges.sort("src", "dst").select(
+        pl.when(src <= dst).then(src).otherwise(dst).alias("a"),
+        pl.when(src <= dst).then(dst).otherwise(src).alias("b"),
+        "weight",
+    )
+    if edges.select(pl.struct("a", "b").is_unique().all()).item():
+        # The usual case (the view's undirected edges are unique pairs): one call instead of a
+        # lookup and an insertion per edge (10,000 people, 452,398 edges: 2.0 -> 1.7 s).
+        out.add_edges_from((a, b, {"weight": round(float(w), 6)}) for a, b, w in edges.iter_rows())
+        return out
+    for a, b, w in edges.iter_rows():  # a pair listed twice: weights added in row order
         if out.has_edge(a, b):
             out[a][b]["weight"] = round(out[a][b]["weight"] + float(w), 6)
         else:

@@ -139,7 +139,8 @@ def render_report(report: Report, out: str | Path, *,
             report.frames[name].write_parquet(path, compression="uncompressed", statistics=False)
             paths.append(path)
         written["parquet"] = paths
-    if report.graph is not None:
+    # The graph is built on first use: not at all when neither file is asked for.
+    if ("gexf" in wanted or "graphml" in wanted) and report.graph is not None:
         if "gexf" in wanted:
             written["gexf"] = [_write_text(target / "graph.gexf", _gexf(report.graph, date))]
         if "graphml" in wanted:
