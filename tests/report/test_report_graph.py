@@ -1,4 +1,5 @@
-"""The report's collaboration graph (GEXF/GraphML): built in one call, as edge by edge."""
+"""The report's collaboration graph (GEXF/GraphML): deferred until a graph file is written, and
+the same graph as the report built before it was deferred."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from orgnet.analysis.gatekeeping import _review_pairs
 from orgnet.analysis.registry import run_analyses
 from orgnet.graph.build import Graph
 from orgnet.report import build_report, render_report
-from orgnet.report.build import _graph
+from orgnet.report.build import _graph_builder
 from tests.report._tiny import tiny_org
 
 
 def _edge_by_edge(ctx: AnalysisContext, raw: Mapping[str, pl.DataFrame]) -> nx.Graph:
-    """The report graph as it was built before: one lookup and one insertion per edge."""
+    """The report graph as it was built before it was deferred, straight from the context."""
     g = ctx.graph("collaboration")
     home = ctx.home_unit()
     community = dict(raw["communities"].select("person_id", "community").iter_rows())
@@ -52,7 +53,7 @@ def _same(a: nx.Graph, b: nx.Graph) -> None:
 def test_report_graph_as_edge_by_edge(analysed: tuple[AnalysisContext, Mapping[str, pl.DataFrame]]
                                       ) -> None:
     ctx, raw = analysed
-    built = _graph(ctx, raw, str, str)
+    built = _graph_builder(ctx, raw, str, str)()
     assert built.number_of_edges() == ctx.graph("collaboration").edges.height > 10
     _same(built, _edge_by_edge(ctx, raw))
 
@@ -69,7 +70,7 @@ def test_pairs_listed_twice_add_up_in_row_order(
     parts = [edges, flipped, edges.slice(1, 1)] if repeat else [edges, flipped]
     crafted = Graph(pl.concat(parts), real.nodes, False, "collaboration")
     monkeypatch.setattr(ctx, "graph", lambda view: crafted)
-    built = _graph(ctx, raw, str, str)
+    built = _graph_builder(ctx, raw, str, str)()
     assert built.number_of_edges() == 6
     _same(built, _edge_by_edge(ctx, raw))
 
