@@ -7,8 +7,11 @@ before anything is written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,16 @@ import polars as pl
 from orgnet import __version__
 from orgnet.exceptions import StrictImportError
 from orgnet.identity import resolve
-from orgnet.importers._base import ImportCounts, ImportResult, gc_paused
+from orgnet.importers._base import (
+    ImportCounts,
+    ImportResult,
+    MergeStrategy,
+    ShardedResult,
+    ShardError,
+    gc_paused,
+    merge_identities,
+    renumber,
+)
 from orgnet.schema import KEYS, SCHEMAS, conform
 from orgnet.workspace import Transaction, Workspace, file_sha256
 
@@ -154,7 +166,7 @@ def _upsert(old: pl.DataFrame, new: pl.DataFrame, keys: list[str], table: str) -
 @gc_paused()  # identity resolution (in a thread meanwhile) builds a dict per identity
 def ingest(
     ws: Workspace,
-    result: ImportResult,
+    result: ImportResult | ShardedResult,
     *,
     sha256: str | None = None,
     strict: bool = False,
@@ -166,7 +178,11 @@ def ingest(
     ws
         The workspace.
     result
-        What the importer produced.
+        What the importer produced: one result, or the results of an input's shards
+        (:class:`~orgnet.importers._base.ShardedResult`). Shards are taken one at a time: the
+        rows each adds to the large append-only tables are de-duplicated and written to a
+        staged part before the next is read, so memory holds one shard, not the whole input.
+        The workspace and the summary are those of ingesting the merged result.
     sha256
         Digest of the input (computed from ``result.source_file`` when omitted).
     strict
@@ -178,6 +194,14 @@ def ingest(
     ImportSummary
         Counts that add up: ``read = imported + duplicate + rejected + skipped``.
     """
+    if isinstance(result, ShardedResult):
+        if strict or result.n <= 1:  # strict reports the whole input's problems first
+            result = result.merged()
+        else:
+            try:
+                return _ingest_parts(ws, result.n, result.parts, sha256=sha256)
+            except ShardError:  # the transaction is rolled back: read it all here instead
+                result = result.fallback()
     if strict and result.rejects.height:
         first = result.rejects.head(5).iter_rows(named=True)
         detail = "; ".join(
@@ -188,31 +212,91 @@ def ingest(
             f"{result.rejects.height} problem(s) with --strict: {detail}",
             file=result.source_file,
         )
-    if sha256 is None:
-        path = Path(result.source_file)
-        sha256 = file_sha256(path) if path.exists() else ""
+    return _ingest_parts(ws, 1, iter([result]), sha256=sha256)
+
+
+def _ingest_parts(
+    ws: Workspace, n: int, parts: Iterator[ImportResult], *, sha256: str | None
+) -> ImportSummary:
+    """Ingest the ``n`` consecutive parts of one input's result (see :func:`ingest`)."""
     import_id = uuid.uuid4().hex[:12]
-    counts = result.counts
-    n_records = len(result.record_status)
-    dup_rows = np.zeros(n_records, dtype=np.int64)  # per record: rows already stored
-    all_rows = np.zeros(n_records, dtype=np.int64)  # per record: rows produced
+    statuses: list[str] = []
+    part_rows: list[tuple[np.ndarray, np.ndarray]] = []  # per part: (duplicate, all) rows
+    deferred: dict[str, list[pl.DataFrame]] = {}  # tables merged once, after the last part
+    ident_frames: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    reasons: Counter[str] = Counter()
+    totals = dict.fromkeys(("read", "rejected", "skipped", "repaired", "flagged", "events"), 0)
     rows_added: dict[str, int] = {}
+    order: dict[str, None] = {}  # the tables in order of first appearance
+    first: ImportResult | None = None
+    notes: dict[str, None] = {}
+    resolving = None
 
     with ws.transaction() as tx, ThreadPoolExecutor(1) as pool:
-        # Identities: observed rows upserted, claims added, everything re-resolved, so
-        # handle-keyed memberships can be compared with stored rows by person. Resolution is
-        # Python (one core) and no table but memberships depends on it: it runs in a thread
-        # while the other tables are merged (polars, which releases the GIL).
-        idents = result.tables.get("identities", pl.DataFrame(schema=SCHEMAS["identities"]))
         stored = tx.read("identities")
-        ident_body = conform("identities", idents.drop(_REC, strict=False))
-        merged = _upsert(stored, ident_body, ["identity_id"], "identities")
-        resolving = pool.submit(resolve, merged)
-        tables = [t for t in result.tables if t != "identities"]
-        for table in tables:
+        k = -1
+        # Not enumerate(): its reused result tuple would keep the last part alive while the
+        # next one is made.
+        for part in parts:
+            k += 1
+            if k >= n:
+                raise ValueError(f"more parts than the {n} announced")
+            # Only what the summary needs of the first part (not its tables).
+            first = first or dataclasses.replace(part, tables={}, record_status=[])
+            offset = len(statuses)
+            statuses.extend(part.record_status)
+            reasons.update(part.counts.skipped_reasons)
+            for name in totals:
+                totals[name] += getattr(part.counts, name)
+            notes.update(dict.fromkeys(part.notes))
+            rejects.append(part.rejects)
+            if "identities" in part.tables:
+                ident_frames.append(part.tables["identities"])
+            if k == n - 1:
+                # Identities: observed rows upserted, claims added, everything re-resolved, so
+                # handle-keyed memberships can be compared with stored rows by person.
+                # Resolution is Python (one core) and no table but memberships depends on it:
+                # it runs in a thread while the last part's tables are merged (polars, which
+                # releases the GIL).
+                idents = (pl.DataFrame(schema=SCHEMAS["identities"]) if not ident_frames
+                          else ident_frames[0] if len(ident_frames) == 1
+                          else merge_identities(ident_frames))
+                ident_body = conform("identities", idents.drop(_REC, strict=False))
+                resolving = pool.submit(resolve, _upsert(stored, ident_body, ["identity_id"],
+                                                         "identities"))
+            dup = np.zeros(len(part.record_status), dtype=np.int64)
+            every = np.zeros(len(part.record_status), dtype=np.int64)
+            part_rows.append((dup, every))
+            frame: pl.DataFrame | None
+            for table, frame in part.tables.items():
+                if table == "identities":
+                    continue
+                order[table] = None
+                strategy = part.merge.get(table)
+                if table == "memberships" or not _append_only(table, strategy):
+                    deferred.setdefault(table, []).append(renumber(frame, offset))
+                    continue
+                # An append-only table is merged part by part: a row is a duplicate when its
+                # key is stored, including by an earlier part, as it would be in the merged one.
+                # A part's new rows are written at once (staged), so it is not held until the
+                # commit; a whole result's stay until then (the caller holds them anyway).
+                rows_added[table] = rows_added.get(table, 0) + _merge_table(
+                    tx, table, frame, strategy, dup, every, stage=n > 1)
+            del part
+            frame = None  # nothing of the part outlives its turn
+        if first is None or resolving is None:
+            raise ValueError(f"{n} parts announced, fewer given")
+        dup_rows = np.concatenate([d for d, _ in part_rows]) if n > 1 else part_rows[0][0]
+        all_rows = np.concatenate([a for _, a in part_rows]) if n > 1 else part_rows[0][1]
+        del part_rows
+        merged = {t: pl.concat(fs, how="vertical_relaxed") if len(fs) > 1 else fs[0]
+                  for t, fs in deferred.items()}
+        del deferred
+        for table, frame in merged.items():
             if table != "memberships":
                 rows_added[table] = _merge_table(
-                    tx, table, result.tables[table], result, dup_rows, all_rows)
+                    tx, table, frame, first.merge.get(table), dup_rows, all_rows)
         resolved, people = resolving.result()
         added_identities = resolved.join(
             stored.select("identity_id"), on="identity_id", how="anti"
@@ -220,39 +304,51 @@ def ingest(
         tx.replace("identities", resolved)
         tx.replace("people", people)
         _refresh_member_people(tx, resolved)
-        if "memberships" in result.tables:
-            rows = _fill_member_people(result.tables["memberships"], resolved)
+        if "memberships" in merged:
+            rows = _fill_member_people(merged["memberships"], resolved)
             rows_added["memberships"] = _merge_table(
-                tx, "memberships", rows, result, dup_rows, all_rows)
+                tx, "memberships", rows, first.merge.get("memberships"), dup_rows, all_rows)
         # In the order of a serial merge: identities, then the result's tables.
-        rows_added = {"identities": added_identities, **{t: rows_added[t] for t in tables}}
-        if result.rejects.height:
+        rows_added = {"identities": added_identities, **{t: rows_added[t] for t in order}}
+        all_rejects = rejects[0] if n == 1 else pl.concat(rejects, how="vertical_relaxed")
+        if all_rejects.height:
             # A problem already on record for the same file and line is not recorded twice.
-            same = [c for c in result.rejects.columns if c != "import_id"]
-            rej = result.rejects.unique(maintain_order=True).join(
+            same = [c for c in all_rejects.columns if c != "import_id"]
+            rej = all_rejects.unique(maintain_order=True).join(
                 tx.scan("rejects").select(same).collect(), on=same, how="anti", nulls_equal=True
             )
             rej = rej.with_columns(pl.lit(import_id).alias("import_id"))
             tx.append("rejects", conform("rejects", rej))
         # A record read as "ok" whose every row was already stored is a duplicate.
-        status = pl.Series(result.record_status, dtype=pl.String)
+        status = pl.Series(statuses, dtype=pl.String)
+        del statuses
         ok = (status == "ok").fill_null(False).to_numpy()
         seen = ok & (all_rows > 0) & (dup_rows == all_rows)
+        counts = first.counts if n == 1 else ImportCounts(**totals,
+                                                          skipped_reasons=dict(reasons))
         counts.imported = int(ok.sum() - seen.sum())
         counts.duplicate = int((status == "duplicate").sum() + seen.sum())
+        if sha256 is None:
+            path = Path(first.source_file)
+            sha256 = file_sha256(path) if path.exists() else ""
         summary = ImportSummary(
             import_id=import_id,
-            source_kind=result.source_kind,
-            source_file=result.source_file,
+            source_kind=first.source_kind,
+            source_file=first.source_file,
             sha256=sha256,
             counts=counts,
-            notes=list(result.notes),
-            options=result.options,
+            notes=list(notes),
+            options=first.options,
             rows_added=rows_added,
             time=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         tx.log_import(summary.as_log_entry())
     return summary
+
+
+def _append_only(table: str, strategy: MergeStrategy | None) -> bool:
+    """Whether new rows of ``table`` are only appended (de-duplicated by key)."""
+    return strategy is None and table not in UPSERT_TABLES and bool(KEYS[table])
 
 
 def _fill_member_people(frame: pl.DataFrame, identities: pl.DataFrame) -> pl.DataFrame:
@@ -291,18 +387,21 @@ def _merge_table(
     tx: Transaction,
     table: str,
     frame: pl.DataFrame,
-    result: ImportResult,
+    strategy: MergeStrategy | None,
     dup_rows: np.ndarray,
     all_rows: np.ndarray,
+    *,
+    stage: bool = False,
 ) -> int:
-    """Merge one table of the result; update per-record row and duplicate counts."""
+    """Merge one table of the result; update per-record row and duplicate counts.
+
+    ``stage``: write an append-only table's new rows at once (:meth:`Transaction.append`).
+    """
     if _REC not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(_REC))
     keys = list(KEYS[table])
-    strategy = result.merge.get(table)
     body = conform(table, frame.drop(_REC))
-    append_only = strategy is None and table not in UPSERT_TABLES and bool(keys)
-    if append_only:
+    if _append_only(table, strategy):
         # Large append-only tables are only scanned for their keys, never read whole.
         dup = _dedupe_append(body, tx.scan(table), keys)
         old = None
@@ -323,7 +422,7 @@ def _merge_table(
     # transaction holds until it commits: filtering would copy the whole table first.
     fresh = body.filter(~dup) if dup.any() else body
     if old is None:
-        tx.append(table, fresh)
+        tx.append(table, fresh, stage=stage)
         return fresh.height
     if strategy is not None:
         # A strategy sees every new row (not only the unseen ones): it may replace by scope.

@@ -6,8 +6,11 @@ files the same way.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import importlib
 import multiprocessing
 import os
@@ -19,13 +22,14 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
 
+from orgnet.importers._base import ShardedResult, ShardError
 from orgnet.ingest import ImportSummary, ingest
 from orgnet.workspace import Workspace, file_sha256
 
@@ -126,6 +130,14 @@ def _read_spilled(file: str) -> pl.DataFrame:
     frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def _discard(obj: Any) -> None:
+    """Remove the files of a worker's result that will not be read."""
+    if isinstance(obj, _Spilled):
+        for file in obj.files.values():
+            with contextlib.suppress(OSError):
+                os.unlink(file)
 
 
 def _unspill(obj: Any) -> Any:
@@ -310,30 +322,141 @@ def _serial(jobs: list[tuple[str, Path, str, dict[str, Any]]]) -> Iterator[Any]:
         yield _run_importer(target, path, opts)
 
 
+#: Bytes of finished worker results (their table files) that may wait for the main process
+#: before no further task is started: a large Slack export's shards then do not pile up while
+#: the main process ingests another file (100,000 people x 2 months: 2.2 GiB waited in
+#: ``/dev/shm`` during the GitHub file's ingest, and it grows with the months imported).
+_WAITING_BYTES: Final = 1 << 30
+
+
+class _Scheduler:
+    """Submits the pool's tasks in ingest order, ahead of the main process within bounds.
+
+    A task is started while fewer than two per worker are running (one working, one queued,
+    so a worker does not wait for the main process to hand it the next) and the finished
+    results not yet taken hold less than ``budget`` bytes. The task the main process needs
+    next is always startable: every task before it has been taken.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, jobs: list[tuple[str, Path, str, dict[str, Any]]],
+                 tasks: list[tuple[int, int, int]], spill_dir: str | None, workers: int,
+                 budget: int) -> None:
+        self.pool, self.jobs, self.spill_dir = pool, jobs, spill_dir
+        self.todo = collections.deque(tasks)
+        self.running_max = 2 * workers
+        self.budget = budget
+        self.outstanding: dict[tuple[int, int], Future[Any]] = {}  # started, not yet taken
+        self.failed: set[tuple[int, int]] = set()  # could not be started
+        self.broken = False
+        self.sizes: dict[tuple[int, int], int] = {}
+        self.listings: dict[int, list[_Packed] | None] = {}
+
+    def _waiting_bytes(self) -> int:
+        total = 0
+        for key, f in self.outstanding.items():
+            if not f.done():
+                continue
+            if key not in self.sizes:
+                size = 0
+                if f.exception() is None and isinstance(f.result(), _Spilled):
+                    for file in f.result().files.values():
+                        with contextlib.suppress(OSError):
+                            size += os.stat(file).st_size
+                self.sizes[key] = size
+            total += self.sizes[key]
+        return total
+
+    def top_up(self) -> None:
+        """Start tasks while the bounds allow."""
+        while self.todo:
+            running = sum(1 for f in self.outstanding.values() if not f.done())
+            if self.outstanding and (running >= self.running_max
+                                     or self._waiting_bytes() >= self.budget):
+                return
+            i, k, n = self.todo.popleft()
+            if self.broken:  # the pool is broken: the rest is read in this process
+                self.failed.add((i, k))
+                continue
+            opts = self.jobs[i][3]
+            if n > 1:
+                # The zip directory is read once here (while the pool works on the tasks
+                # started before) instead of once per shard.
+                if i not in self.listings:
+                    self.listings[i] = _packed_listings(self.jobs[i][2], self.jobs[i][1], n)
+                listing = self.listings[i]
+                opts = {**opts, "shard": (k, n)}
+                if listing is not None:
+                    opts["listing"] = listing[k]
+                if k == n - 1:
+                    del self.listings[i]
+            try:
+                with _worker_environment():  # a worker starts on submit
+                    self.outstanding[(i, k)] = self.pool.submit(
+                        _run_importer_spilled, self.jobs[i][2], self.jobs[i][1], opts,
+                        self.spill_dir)
+            except (OSError, BrokenProcessPool):  # a worker could not be started (EAGAIN...)
+                self.broken = True
+                self.failed.add((i, k))
+
+    def take(self, i: int, k: int) -> Any:
+        """Task ``(i, k)``'s result, read back from its files; raises what the task raised."""
+        self.top_up()
+        if (i, k) in self.failed:
+            raise ShardError(f"task {k} of {self.jobs[i][1]} could not be started")
+        f = self.outstanding[(i, k)]
+        while not f.done():  # start more as others finish
+            concurrent.futures.wait([g for g in self.outstanding.values() if not g.done()],
+                                    return_when=concurrent.futures.FIRST_COMPLETED)
+            self.top_up()
+        del self.outstanding[(i, k)]
+        self.sizes.pop((i, k), None)
+        result = _unspill(f.result())
+        self.top_up()
+        return result
+
+    def drop(self, i: int) -> None:
+        """Forget the tasks of job ``i`` not yet taken (its file is read here instead)."""
+        self.todo = collections.deque(t for t in self.todo if t[0] != i)
+        for key in [key for key in self.outstanding if key[0] == i]:
+            f = self.outstanding.pop(key)
+            self.sizes.pop(key, None)
+            if not f.cancel() and f.done() and f.exception() is None:
+                _discard(f.result())
+        self.failed = {key for key in self.failed if key[0] != i}
+        self.listings.pop(i, None)
+
+    def finished(self) -> bool:
+        """Whether every task has been taken (or could not be started)."""
+        return not self.todo and not self.outstanding
+
+
 def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int
              ) -> Generator[Any, None, None]:
     """Import results in job order.
 
     With ``workers > 1`` files of at least ``_POOL_BYTES`` run in worker processes (in file
-    order; a large Slack export in shards) while the small ones run here when their turn
-    comes, and each result is ingested as soon as it and those before it are in. A worker
-    failure of any kind (an importer error, a result that cannot be pickled) re-runs that file
-    here, so errors and results are exactly those of a serial run.
+    order; a large Slack export in shards, given as a :class:`ShardedResult` whose parts are
+    taken one by one) while the small ones run here when their turn comes, and each result is
+    ingested as soon as it and those before it are in. Tasks start ahead of the ingest only as
+    far as :class:`_Scheduler` allows. A worker failure of any kind (an importer error, a result
+    that cannot be pickled) re-runs that file here, so errors and results are exactly those of
+    a serial run.
     """
     big = [i for i, job in enumerate(jobs) if job[1].stat().st_size >= _POOL_BYTES]
     if workers <= 1 or not big:
         yield from _serial(jobs)
         return
-    from orgnet.importers._base import current_progress, merge_results
+    from orgnet.importers._base import current_progress
 
     progress = current_progress()
 
     # (job, shard, shards) in ingest order: a file that finishes early is ingested here while
     # the pool works on.
     tasks: list[tuple[int, int, int]] = []
+    shards: dict[int, int] = {}
     for i in big:
         _name, path, target, _opts = jobs[i]
-        n = _n_shards(target, path, workers)
+        shards[i] = n = _n_shards(target, path, workers)
         tasks.extend((i, k, n) for k in range(n))
     # "spawn": polars' thread pool does not survive fork().
     ctx = multiprocessing.get_context("spawn")
@@ -355,44 +478,50 @@ def _results(jobs: list[tuple[str, Path, str, dict[str, Any]]], workers: int
             yield from _serial(jobs)
             return
         with pool:
-            futures: dict[int, list[tuple[int, Any]]] = {}
-            listings: dict[int, Any] = {}
-            try:
-                with _worker_environment():  # workers start on submit
-                    for i, k, n in tasks:
-                        opts = jobs[i][3]
-                        if n > 1:
-                            # The zip directory is read once here (while the pool starts on the
-                            # files submitted before) instead of once per shard.
-                            if i not in listings:
-                                listings[i] = _packed_listings(jobs[i][2], jobs[i][1], n)
-                            opts = {**opts, "shard": (k, n)}
-                            if listings[i] is not None:
-                                opts["listing"] = listings[i][k]
-                        futures.setdefault(i, []).append((k, pool.submit(
-                            _run_importer_spilled, jobs[i][2], jobs[i][1], opts, spill_dir)))
-            except (OSError, BrokenProcessPool):  # a worker could not be started (EAGAIN...)
-                pool.shutdown(wait=False, cancel_futures=True)
-                futures.clear()  # every file is read here, as with one worker
-            del listings
+            sched = _Scheduler(pool, jobs, tasks, spill_dir, workers, _WAITING_BYTES)
+            sched.top_up()
+
+            def done() -> None:
+                if sched.finished():
+                    # Every task is taken: the idle workers' memory (pages their allocator
+                    # keeps for reuse) is freed before the last and largest ingest.
+                    pool.shutdown(wait=True)
+
+            def parts(i: int, n: int) -> Iterator[Any]:
+                read = taken = 0
+                try:
+                    for k in range(n):
+                        try:
+                            part = sched.take(i, k)
+                        except Exception as exc:  # the whole file is then read here
+                            raise ShardError(f"shard {k} of {jobs[i][1]}: {exc!r}") from exc
+                        taken += 1
+                        read += part.counts.read
+                        if progress is not None:  # records read so far, shard by shard
+                            progress(read)
+                        done()
+                        yield part
+                        del part
+                finally:
+                    if taken < n:  # failed or abandoned: the shards left are not wanted
+                        sched.drop(i)
+
             for i, (_name, path, target, opts) in enumerate(jobs):
-                pieces = futures.pop(i, None)
-                result = None
-                if pieces is not None:
-                    try:
-                        parts = []
-                        for _k, f in sorted(pieces, key=lambda p: p[0]):
-                            parts.append(_unspill(f.result()))
-                            if progress is not None:  # records read so far, shard by shard
-                                progress(sum(part.counts.read for part in parts))
-                        result = merge_results(parts)
-                    except Exception:  # re-run here: the outcome is then the serial one
-                        result = None
-                    if not futures:
-                        # Every task is done: the idle workers' memory (pages their allocator
-                        # keeps for reuse) is freed before the last and largest ingest.
-                        pool.shutdown(wait=True)
-                yield result if result is not None else _run_importer(target, path, opts)
+                if i not in shards:
+                    yield _run_importer(target, path, opts)
+                    continue
+                fallback = functools.partial(_run_importer, target, path, opts)
+                if shards[i] > 1:
+                    yield ShardedResult(shards[i], parts(i, shards[i]), fallback)
+                    continue
+                try:
+                    result = sched.take(i, 0)
+                    if progress is not None:
+                        progress(result.counts.read)
+                except Exception:  # re-run here: the outcome is then the serial one
+                    result = None
+                done()
+                yield result if result is not None else fallback()
                 del result
     finally:
         if spill_dir is not None:
@@ -495,8 +624,13 @@ def import_file(target: str, path: str | Path, options: dict[str, Any] | None = 
     p = Path(path)
     opts = dict(options or {})
     if workers > 1 and p.is_file() and _n_shards(target, p, workers) > 1:
-        (result,) = _results([(p.name, p, target, opts)], workers)
-        return result
+        results = _results([(p.name, p, target, opts)], workers)
+        try:
+            result = next(results)
+            # The shards are taken while the pool and its spill directory are still there.
+            return result.merged() if isinstance(result, ShardedResult) else result
+        finally:
+            results.close()
     return _run_importer(target, p, opts)
 
 

@@ -476,3 +476,101 @@ def test_workers_keep_freed_glibc_heap_unless_the_user_chose(
             future = pool.submit(_glibc_setting)
         assert future.result() == mine
     assert os.environ["GLIBC_TUNABLES"] == mine
+
+
+class _FakePool:
+    """Records what is submitted; each task's future is completed by the test."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import Future
+
+        self.submitted: list[tuple[str, tuple[int, int] | None]] = []
+        self.futures: list[Future[object]] = []
+
+    def submit(self, fn: object, target: str, path: Path, opts: dict[str, object],
+               spill_dir: str | None) -> object:
+        from concurrent.futures import Future
+
+        self.submitted.append((path.name, opts.get("shard")))  # type: ignore[arg-type]
+        f: Future[object] = Future()
+        f.set_running_or_notify_cancel()
+        self.futures.append(f)
+        return f
+
+
+def _spilled(tmp_path: Path, name: str, rows: int) -> object:
+    """A worker's result whose one table file holds ``rows`` rows."""
+    import polars as pl
+
+    from orgnet.importers._base import ImportBuilder
+
+    file = tmp_path / f"{name}.arrow"
+    pl.DataFrame({"x": list(range(rows))}).write_ipc(file, compression="uncompressed")
+    return pipeline._Spilled(ImportBuilder("git", name).finish(), {"t": str(file)})
+
+
+def test_tasks_start_ahead_of_the_ingest_only_within_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two running per worker at most, and none started while finished results not yet taken
+    hold the budget; tasks are taken in order, and a dropped file's tasks are forgotten."""
+    monkeypatch.setattr(pipeline, "_packed_listings", lambda t, p, n: None)
+    jobs = [(f"f{i}", Path(f"f{i}"), "t", {}) for i in range(3)]
+    tasks = [(0, 0, 1), *((1, k, 6) for k in range(6)), (2, 0, 1)]
+    pool = _FakePool()
+    sched = pipeline._Scheduler(pool, jobs, tasks, str(tmp_path), workers=2,  # type: ignore[arg-type]
+                                budget=20_000)
+    sched.top_up()
+    assert pool.submitted == [("f0", None), ("f1", (0, 6)), ("f1", (1, 6)), ("f1", (2, 6))]
+    # Two finish: two more start (four running again).
+    pool.futures[1].set_result(_spilled(tmp_path, "a", 10))
+    pool.futures[2].set_result(_spilled(tmp_path, "b", 10))
+    sched.top_up()
+    assert len(pool.submitted) == 6
+    # A large finished result fills the budget: nothing more starts, however many finish.
+    pool.futures[3].set_result(_spilled(tmp_path, "c", 10_000))
+    for f in pool.futures[4:6]:
+        f.set_result(_spilled(tmp_path, "d", 1))
+    sched.top_up()
+    assert len(pool.submitted) == 6
+    # Taking results frees the budget; the first file's task must be taken first.
+    pool.futures[0].set_result(_spilled(tmp_path, "e", 1))
+    assert sched.take(0, 0).source_file == "e"
+    assert sched.take(1, 0).source_file == "a"
+    assert len(pool.submitted) == 6  # "c" still waits
+    sched.take(1, 1)
+    sched.take(1, 2)  # "c" taken: the rest may start
+    assert pool.submitted[6:] == [("f1", (5, 6)), ("f2", None)]
+    # The file's remaining shards are dropped (its file is read again): their results go.
+    sched.drop(1)
+    assert not any(key[0] == 1 for key in sched.outstanding)
+    assert not (tmp_path / "d.arrow").exists()
+    pool.futures[7].set_result(_spilled(tmp_path, "g", 1))
+    assert sched.take(2, 0).source_file == "g"
+    assert sched.finished()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_shards_are_ingested_as_they_arrive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Slack export's shards reach ``ingest`` one at a time (not merged first), and the
+    workspace is the one a serial import makes."""
+    from orgnet.importers._base import ShardedResult
+
+    monkeypatch.setattr(pipeline, "_POOL_BYTES", 0)
+    monkeypatch.setattr(pipeline, "_SHARD_BYTES", 0)
+    seen: list[str] = []
+    real_ingest = pipeline.ingest
+
+    def ingest(ws: object, result: object, **kwargs: object) -> object:
+        seen.append(type(result).__name__ if not isinstance(result, ShardedResult)
+                    else f"shards:{result.n}")
+        return real_ingest(ws, result, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "ingest", ingest)
+    import_sample(SAMPLE_DATA, tmp_path / "ws", workers=2)
+    n = pipeline._n_shards("orgnet.importers.slack:import_slack", SAMPLE_DATA / "slack.zip", 2)
+    assert n >= 3 and seen[-1] == f"shards:{n}"
+    assert seen[:-1] == ["ImportResult"] * (len(seen) - 1)
+    assert len(Workspace(tmp_path / "ws").meta()["tables"]["interactions"]) > n

@@ -198,3 +198,53 @@ def test_reimport_changes_nothing_and_counts_add_up(workspace: Workspace) -> Non
     assert entry["sha256"] == "abc" and entry["source_kind"] == "git"
     assert set(entry["counts"]) >= {"read", "imported", "duplicate", "rejected"}
     assert os.path.basename(entry["file"]) == "repo.log"
+
+
+def _table_files(ws: Workspace, table: str) -> list[str]:
+    return sorted(p.name for p in (ws.path / "tables").glob(f"{table}-*.parquet"))
+
+
+def test_staged_rows_are_written_in_a_part_before_the_commit(workspace: Workspace) -> None:
+    """An append with ``stage=True`` is written at once (the transaction keeps only the file's
+    path); readers of the workspace see it only after the commit, the transaction at once, and
+    the parts keep the order of the appends, staged or not."""
+    with workspace.transaction() as tx:
+        tx.append("interactions", _events(2, prefix="a"))
+    committed = _table_files(workspace, "interactions")
+    with workspace.transaction() as tx:
+        tx.append("interactions", _events(1, prefix="p"))  # held in memory ...
+        assert _table_files(workspace, "interactions") == committed
+        tx.append("interactions", _events(3, prefix="b"), stage=True)  # ... until this one
+        staged = [n for n in _table_files(workspace, "interactions") if n not in committed]
+        assert len(staged) == 2  # on disk already ...
+        assert not tx._pending  # ... and not held in memory
+        assert workspace.read("interactions").height == 2  # not yet the workspace's
+        tx.append("interactions", _events(0, prefix="c"), stage=True)  # nothing to write
+        tx.append("interactions", _events(1, prefix="d"))  # staged too, after the others
+        assert len(_table_files(workspace, "interactions")) == 4
+        order = ["a0", "a1", "p0", "b0", "b1", "b2", "d0"]
+        assert tx.read("interactions")["event_id"].to_list() == order
+        assert tx.scan("interactions").select(pl.len()).collect().item() == 7
+    assert workspace.read("interactions")["event_id"].to_list() == order
+    assert len(workspace.meta()["tables"]["interactions"]) == 4
+    assert _table_files(workspace, "interactions") == sorted(
+        workspace.meta()["tables"]["interactions"])
+
+
+def test_staged_parts_go_with_an_abort_or_a_replace(workspace: Workspace) -> None:
+    with workspace.transaction() as tx:
+        tx.append("interactions", _events(2, prefix="a"))
+    before = workspace.meta()
+    with pytest.raises(RuntimeError, match="stop"), workspace.transaction() as tx:
+        tx.append("interactions", _events(3, prefix="b"), stage=True)
+        assert len(_table_files(workspace, "interactions")) == 2
+        raise RuntimeError("stop")
+    assert workspace.meta() == before
+    assert _table_files(workspace, "interactions") == before["tables"]["interactions"]
+    with workspace.transaction() as tx:
+        tx.append("interactions", _events(3, prefix="b"), stage=True)
+        tx.replace("interactions", _events(1, prefix="r"))
+        tx.append("interactions", _events(1, prefix="s"), stage=True)
+        assert tx.read("interactions")["event_id"].to_list() == ["r0", "s0"]
+    assert workspace.read("interactions")["event_id"].to_list() == ["r0", "s0"]
+    assert _table_files(workspace, "interactions") == workspace.meta()["tables"]["interactions"]

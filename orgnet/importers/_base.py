@@ -50,12 +50,15 @@ __all__ = [
     "ImportCounts",
     "ImportResult",
     "MergeStrategy",
+    "ShardError",
+    "ShardedResult",
     "current_progress",
     "duckdb_connect",
     "event_ids",
     "event_key",
     "gc_paused",
     "identity_id_for",
+    "merge_identities",
     "merge_results",
     "progress_hook",
 ]
@@ -600,23 +603,12 @@ def merge_results(parts: Sequence[ImportResult]) -> ImportResult:
     for part in parts:
         offset = len(status)
         for name, table in part.tables.items():
-            renumbered = (table.with_columns(pl.col(_REC) + offset)
-                          if offset and _REC in table.columns else table)
-            frames.setdefault(name, []).append(renumbered)
+            frames.setdefault(name, []).append(renumber(table, offset))
         status.extend(part.record_status)
         reasons.update(part.counts.skipped_reasons)
     tables = {name: pl.concat(fs, how="vertical_relaxed") for name, fs in frames.items()}
-    idents = tables.get("identities")
-    if idents is not None and idents.height:
-        observed = idents.filter(pl.col(_REC).is_null())
-        attrs = ("username", "email", "name")
-        merged = observed.group_by("identity_id", maintain_order=True).agg(
-            *(pl.col(c).first() for c in observed.columns
-              if c not in (*attrs, "is_bot", "identity_id")),
-            *(pl.col(a).drop_nulls().last() for a in attrs),
-            pl.col("is_bot").any(),
-        ).select(observed.columns).cast(observed.schema)
-        tables["identities"] = pl.concat([merged, idents.filter(pl.col(_REC).is_not_null())])
+    if "identities" in tables:
+        tables["identities"] = merge_identities([tables["identities"]])
     counts = ImportCounts(
         read=sum(p.counts.read for p in parts),
         rejected=sum(p.counts.rejected for p in parts),
@@ -637,6 +629,67 @@ def merge_results(parts: Sequence[ImportResult]) -> ImportResult:
         notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
         options=dict(first.options),
     )
+
+
+def renumber(table: pl.DataFrame, offset: int) -> pl.DataFrame:
+    """``table`` with its record numbers (``_rec``) moved up by ``offset``."""
+    return table.with_columns(pl.col(_REC) + offset) if offset and _REC in table.columns else table
+
+
+def merge_identities(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """The ``identities`` tables of consecutive shards as one builder would have made them.
+
+    An identity observed by several shards keeps the latest non-null value of each attribute
+    (bot when any shard saw a bot), in order of first observation; rows tied to a record
+    (``_rec`` set) follow, as they are.
+    """
+    idents = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    if idents.height == 0 or _REC not in idents.columns:
+        return idents
+    observed = idents.filter(pl.col(_REC).is_null())
+    attrs = ("username", "email", "name")
+    merged = observed.group_by("identity_id", maintain_order=True).agg(
+        *(pl.col(c).first() for c in observed.columns
+          if c not in (*attrs, "is_bot", "identity_id")),
+        *(pl.col(a).drop_nulls().last() for a in attrs),
+        pl.col("is_bot").any(),
+    ).select(observed.columns).cast(observed.schema)
+    return pl.concat([merged, idents.filter(pl.col(_REC).is_not_null())])
+
+
+class ShardError(Exception):
+    """A shard of a :class:`ShardedResult` could not be had from its worker process."""
+
+
+@dataclass
+class ShardedResult:
+    """The results of the consecutive shards of one input, handed over one at a time.
+
+    :func:`merge_results` of the parts is the result of reading the whole input at once.
+    A consumer that takes the parts one by one (:func:`orgnet.ingest.ingest`) holds one
+    shard's tables at a time instead of the whole input's.
+
+    Attributes
+    ----------
+    n
+        How many parts ``parts`` yields.
+    parts
+        The shards' results in order, each made when it is asked for. It raises
+        :class:`ShardError` when one cannot be had; ``fallback`` then gives the whole result.
+    fallback
+        Reads the whole input again, in this process (the result of a serial run).
+    """
+
+    n: int
+    parts: Iterator[ImportResult]
+    fallback: Callable[[], ImportResult]
+
+    def merged(self) -> ImportResult:
+        """The parts merged into one result (the fallback's result when a part fails)."""
+        try:
+            return merge_results(list(self.parts))
+        except ShardError:
+            return self.fallback()
 
 
 _drain: Callable[[Iterable[None]], None] = deque[None](maxlen=0).extend
